@@ -1,0 +1,201 @@
+"""Hard-block caps: reserve before the call, settle or release after it."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from application.cap_counters import CapCounters, counter_key, counter_ttl_seconds
+from application.errors import Invalid, NotFound, require
+from application.ports import (
+    Clock,
+    CounterStoreUnavailable,
+    IdGenerator,
+    PriceOverrideRepository,
+    UnitOfWorkFactory,
+)
+from application.record_spend import RecordSpend
+from domain.access import Permission, Principal
+from domain.attribution import Attribution
+from domain.caps import Cap, CapStatus, Enforcement, matching_caps
+from domain.events import SpendEvent
+from domain.money import Money
+from domain.pricing import PriceCatalog, cost_of, overrides_index
+from domain.reservations import CounterLimit, Reservation
+from domain.usage import Usage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL_SECONDS = 300
+MAX_TTL_SECONDS = 3600
+RESERVE_ATTEMPTS = 3
+
+
+class FailPolicy(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    attribution: Attribution
+    estimated_usage: Usage | None = None
+    estimated_cost: Money | None = None
+    ttl_seconds: int = DEFAULT_TTL_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    allowed: bool
+    reservation: Reservation | None = None
+    amount: Money = Money(0)
+    blocking_cap: Cap | None = None
+    blocking_status: CapStatus | None = None
+    verified: bool = True
+
+
+class CheckAndReserve:
+    """Business rules:
+    - the estimate is held against every enabled block cap matching the call, all or none;
+    - a call is refused when spent + reserved + estimate would pass a cap's limit, so
+      concurrent callers can overshoot only by their estimates' error;
+    - with no matching block cap the call is allowed and nothing is held;
+    - when the counter store is unreachable the fail policy decides, and says so (verified=False);
+    - an unpriced model with no explicit estimate reserves nothing but is still refused by
+      a cap that is already exhausted.
+    """
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        catalog: PriceCatalog,
+        counters: CapCounters,
+        ids: IdGenerator,
+        clock: Clock,
+        fail_policy: FailPolicy = FailPolicy.OPEN,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._catalog = catalog
+        self._counters = counters
+        self._ids = ids
+        self._clock = clock
+        self._fail_policy = fail_policy
+
+    async def __call__(self, principal: Principal, request: CheckRequest) -> CheckResult:
+        require(principal, Permission.INGEST)
+        if not 1 <= request.ttl_seconds <= MAX_TTL_SECONDS:
+            raise Invalid("ttl_seconds", f"must be between 1 and {MAX_TTL_SECONDS}")
+        tenant_id = principal.tenant_id
+        now = self._clock.now()
+        async with self._uow_factory(tenant_id) as uow:
+            caps = [c for c in matching_caps(await uow.caps.list(tenant_id), request.attribution)
+                    if c.enforcement is Enforcement.BLOCK]
+            amount = await self._estimate(uow.price_overrides, tenant_id, request, now)
+        if not caps:
+            return CheckResult(allowed=True, amount=amount)
+        reservation = Reservation(
+            id=self._ids.new_id("rsv"),
+            tenant_id=tenant_id,
+            amount=amount,
+            keys=tuple(counter_key(cap, cap.window_at(now)) for cap in caps),
+            expires_at=now + timedelta(seconds=request.ttl_seconds),
+            attribution=request.attribution,
+        )
+        limits = [CounterLimit(counter_key(cap, cap.window_at(now)), cap.limit) for cap in caps]
+        try:
+            return await self._reserve(caps, reservation, limits, request.ttl_seconds, now)
+        except CounterStoreUnavailable:
+            return await self._unverified(caps, amount, now)
+
+    async def _estimate(self, overrides_repo: PriceOverrideRepository, tenant_id: str,
+                        request: CheckRequest, now: datetime) -> Money:
+        if request.estimated_cost is not None:
+            if request.estimated_cost.nanos < 0:
+                raise Invalid("estimated_cost", "must not be negative")
+            return request.estimated_cost
+        if request.estimated_usage is None:
+            return Money.zero()
+        overrides = overrides_index(await overrides_repo.list(tenant_id))
+        price = self._catalog.resolve(
+            request.attribution.provider, request.attribution.model, now.date(), overrides
+        )
+        return cost_of(request.estimated_usage, price) if price else Money.zero()
+
+    async def _reserve(self, caps: list[Cap], reservation: Reservation, limits: list[CounterLimit],
+                       ttl_seconds: int, now: datetime) -> CheckResult:
+        for _ in range(RESERVE_ATTEMPTS):
+            counter_ttl = max(counter_ttl_seconds(c.window_at(now), now) for c in caps)
+            outcome = await self._counters.store.try_reserve(
+                reservation, limits, max(ttl_seconds, counter_ttl)
+            )
+            if outcome is None:
+                # Some counter was absent (new cap, new window, flushed store): seed, retry.
+                await self._counters.readings(caps, now)
+                continue
+            if outcome.allowed:
+                return CheckResult(True, reservation, reservation.amount, verified=outcome.verified)
+            blocking = next(c for c in caps if counter_key(c, c.window_at(now)) == outcome.blocking_key)
+            return CheckResult(
+                False,
+                amount=reservation.amount,
+                blocking_cap=blocking,
+                blocking_status=blocking.status(outcome.spent, outcome.reserved),
+                verified=outcome.verified,
+            )
+        raise CounterStoreUnavailable("counters could not be seeded")
+
+    async def _unverified(self, caps: list[Cap], amount: Money, now: datetime) -> CheckResult:
+        closed = [c for c in caps if self._fail_policy is FailPolicy.CLOSED]
+        if closed:
+            cap = closed[0]
+            _, status = await self._counters.status_from_truth(cap, now)
+            log.warning("counter store unavailable: fail-closed refuses the call (cap %s)", cap.id)
+            return CheckResult(False, amount=amount, blocking_cap=cap, blocking_status=status,
+                               verified=False)
+        log.warning("counter store unavailable: fail-open allows the call unverified")
+        return CheckResult(True, amount=amount, verified=False)
+
+
+class FinishReservation:
+    """Business rules:
+    - releasing drops the hold; settling drops it and records the actual cost as spend;
+    - a settlement is an event whose id is the reservation's, so settling twice counts once;
+    - a reservation of another tenant is not found, never touched.
+    """
+
+    def __init__(self, counters: CapCounters, record: RecordSpend, clock: Clock) -> None:
+        self._counters = counters
+        self._record = record
+        self._clock = clock
+
+    async def release(self, principal: Principal, reservation_id: str) -> Reservation:
+        require(principal, Permission.INGEST)
+        finished = await self._counters.store.finish(principal.tenant_id, reservation_id)
+        if finished is None:
+            raise NotFound("reservation")
+        return finished
+
+    async def settle(self, principal: Principal, reservation_id: str, actual: Money) -> Reservation:
+        require(principal, Permission.INGEST)
+        if actual.nanos < 0:
+            raise Invalid("actual_cost", "must not be negative")
+        held = await self._counters.store.get_reservation(principal.tenant_id, reservation_id)
+        if held is None:
+            raise NotFound("reservation")
+        settlement = SpendEvent(
+            tenant_id=principal.tenant_id,
+            event_id=reservation_id,
+            occurred_at=self._clock.now(),
+            provider=held.attribution.provider,
+            model=held.attribution.model,
+            usage=Usage(),
+            operation="settlement",
+            agent=held.attribution.agent,
+            customer_id=held.attribution.customer_id,
+            reservation_id=reservation_id,
+            cost=actual,
+        )
+        await self._record.record_priced(principal, [settlement])
+        return held
