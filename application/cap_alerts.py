@@ -25,7 +25,9 @@ class CapAlerts:
     - an alert is a pending row (an outbox); sending it is another job's work.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, counters: CapCounters, ids: IdGenerator) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, counters: CapCounters, ids: IdGenerator
+    ) -> None:
         self._uow_factory = uow_factory
         self._counters = counters
         self._ids = ids

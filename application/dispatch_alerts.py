@@ -71,7 +71,9 @@ class DispatchAlerts:
             await self._mailer.send(email)
         except Exception as exc:  # any provider or template failure is recorded, not lost
             now = self._clock.now()
-            updated = alert.mark_failed(f"{type(exc).__name__}: {exc}", now + retry_delay(alert.attempts + 1))
+            updated = alert.mark_failed(
+                f"{type(exc).__name__}: {exc}", now + retry_delay(alert.attempts + 1)
+            )
             log.warning("alert %s not sent (attempt %d): %s", alert.id, updated.attempts, exc)
             await self._save(updated)
             return False

@@ -59,8 +59,12 @@ class ReconcileCounters:
                 drifts.append(Drift(cap.id, previous.nanos if previous else None, truth.nanos))
         for drift in drifts:
             if drift.cached_nanos is not None:
-                log.warning("counter drift corrected: cap=%s cached=%d true=%d",
-                            drift.cap_id, drift.cached_nanos, drift.true_nanos)
+                log.warning(
+                    "counter drift corrected: cap=%s cached=%d true=%d",
+                    drift.cap_id,
+                    drift.cached_nanos,
+                    drift.true_nanos,
+                )
         return drifts
 
 

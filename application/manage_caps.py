@@ -57,8 +57,11 @@ class CapProgressReader:
                 result.append(CapProgress(cap, window, status, verified=False))
             return result
         return [
-            CapProgress(cap, readings[cap.id][0],
-                        cap.status(readings[cap.id][1].spent, readings[cap.id][1].reserved))
+            CapProgress(
+                cap,
+                readings[cap.id][0],
+                cap.status(readings[cap.id][1].spent, readings[cap.id][1].reserved),
+            )
             for cap in caps
         ]
 
@@ -95,7 +98,9 @@ class ManageCaps:
             await uow.commit()
         return (await self._progress.progress([cap]))[0]
 
-    async def update(self, principal: Principal, cap_id: str, changes: dict[str, object]) -> CapProgress:
+    async def update(
+        self, principal: Principal, cap_id: str, changes: dict[str, object]
+    ) -> CapProgress:
         require(principal, Permission.MANAGE_CAPS)
         async with self._uow_factory(principal.tenant_id) as uow:
             cap = await uow.caps.get(principal.tenant_id, cap_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,7 +72,9 @@ class AlertRepository(Protocol):
     async def get(self, tenant_id: str, alert_id: str) -> Alert | None: ...
     async def list(self, tenant_id: str, query: AlertQuery) -> builtins.list[Alert]: ...
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> builtins.list[Alert]:
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> builtins.list[Alert]:
         """Pending alerts due by `now`, leased to this caller until `lease_until` (all tenants)."""
         ...
 

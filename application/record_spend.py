@@ -55,7 +55,9 @@ class RecordSpend:
     async def __call__(self, principal: Principal, events: Sequence[SpendEvent]) -> RecordResult:
         return await self._store(principal, events, reprice=True)
 
-    async def record_priced(self, principal: Principal, events: Sequence[SpendEvent]) -> RecordResult:
+    async def record_priced(
+        self, principal: Principal, events: Sequence[SpendEvent]
+    ) -> RecordResult:
         """Store events whose cost is already decided (a settled reservation's actual cost)."""
         return await self._store(principal, events, reprice=False)
 
@@ -84,7 +86,9 @@ class RecordSpend:
             await self._after_commit(tenant_id, stored, caps)
         return RecordResult(stored=stored, duplicates=len(events) - len(stored))
 
-    async def _after_commit(self, tenant_id: str, stored: list[SpendEvent], caps: list[Cap]) -> None:
+    async def _after_commit(
+        self, tenant_id: str, stored: list[SpendEvent], caps: list[Cap]
+    ) -> None:
         now = self._clock.now()
         increments: dict[CounterKey, Money] = defaultdict(Money.zero)
         caps_by_key: dict[CounterKey, Cap] = {}
@@ -101,10 +105,13 @@ class RecordSpend:
                 if event.reservation_id:
                     await self._counters.store.finish(tenant_id, event.reservation_id)
         except CounterStoreUnavailable:
-            log.warning("counter store unavailable: %d events stored, counters rebuild later",
-                        len(stored))
+            log.warning(
+                "counter store unavailable: %d events stored, counters rebuild later", len(stored)
+            )
             return
         current = {
-            key: cap for key, cap in caps_by_key.items() if key == counter_key(cap, cap.window_at(now))
+            key: cap
+            for key, cap in caps_by_key.items()
+            if key == counter_key(cap, cap.window_at(now))
         }
         await self._alerts.after_increments(current, increments, new_spent, now)

@@ -90,8 +90,11 @@ class CheckAndReserve:
         tenant_id = principal.tenant_id
         now = self._clock.now()
         async with self._uow_factory(tenant_id) as uow:
-            caps = [c for c in matching_caps(await uow.caps.list(tenant_id), request.attribution)
-                    if c.enforcement is Enforcement.BLOCK]
+            caps = [
+                c
+                for c in matching_caps(await uow.caps.list(tenant_id), request.attribution)
+                if c.enforcement is Enforcement.BLOCK
+            ]
             amount = await self._estimate(uow.price_overrides, tenant_id, request, now)
         if not caps:
             return CheckResult(allowed=True, amount=amount)
@@ -109,8 +112,13 @@ class CheckAndReserve:
         except CounterStoreUnavailable:
             return await self._unverified(caps, amount, now)
 
-    async def _estimate(self, overrides_repo: PriceOverrideRepository, tenant_id: str,
-                        request: CheckRequest, now: datetime) -> Money:
+    async def _estimate(
+        self,
+        overrides_repo: PriceOverrideRepository,
+        tenant_id: str,
+        request: CheckRequest,
+        now: datetime,
+    ) -> Money:
         if request.estimated_cost is not None:
             if request.estimated_cost.nanos < 0:
                 raise Invalid("estimated_cost", "must not be negative")
@@ -123,8 +131,14 @@ class CheckAndReserve:
         )
         return cost_of(request.estimated_usage, price) if price else Money.zero()
 
-    async def _reserve(self, caps: list[Cap], reservation: Reservation, limits: list[CounterLimit],
-                       ttl_seconds: int, now: datetime) -> CheckResult:
+    async def _reserve(
+        self,
+        caps: list[Cap],
+        reservation: Reservation,
+        limits: list[CounterLimit],
+        ttl_seconds: int,
+        now: datetime,
+    ) -> CheckResult:
         for _ in range(RESERVE_ATTEMPTS):
             counter_ttl = max(counter_ttl_seconds(c.window_at(now), now) for c in caps)
             outcome = await self._counters.store.try_reserve(
@@ -136,7 +150,9 @@ class CheckAndReserve:
                 continue
             if outcome.allowed:
                 return CheckResult(True, reservation, reservation.amount, verified=outcome.verified)
-            blocking = next(c for c in caps if counter_key(c, c.window_at(now)) == outcome.blocking_key)
+            blocking = next(
+                c for c in caps if counter_key(c, c.window_at(now)) == outcome.blocking_key
+            )
             return CheckResult(
                 False,
                 amount=reservation.amount,
@@ -152,8 +168,9 @@ class CheckAndReserve:
             cap = closed[0]
             _, status = await self._counters.status_from_truth(cap, now)
             log.warning("counter store unavailable: fail-closed refuses the call (cap %s)", cap.id)
-            return CheckResult(False, amount=amount, blocking_cap=cap, blocking_status=status,
-                               verified=False)
+            return CheckResult(
+                False, amount=amount, blocking_cap=cap, blocking_status=status, verified=False
+            )
         log.warning("counter store unavailable: fail-open allows the call unverified")
         return CheckResult(True, amount=amount, verified=False)
 

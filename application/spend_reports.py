@@ -69,7 +69,10 @@ class SpendReportsService:
     ) -> list[TimePoint]:
         require(principal, Permission.READ_SPEND)
         _check_range(spend_filter)
-        if bucket is Bucket.HOUR and spend_filter.end - spend_filter.start > MAX_HOURLY_POINTS_RANGE:
+        if (
+            bucket is Bucket.HOUR
+            and spend_filter.end - spend_filter.start > MAX_HOURLY_POINTS_RANGE
+        ):
             raise Invalid("bucket", "hourly series span at most 31 days; use day")
         async with self._uow_factory(principal.tenant_id) as uow:
             return await uow.reports.timeseries(principal.tenant_id, spend_filter, bucket, group_by)

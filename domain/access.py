@@ -16,8 +16,8 @@ class Role(enum.StrEnum):
 
 
 class Permission(enum.StrEnum):
-    INGEST = "ingest"                 # post events, check and settle reservations
-    READ_SPEND = "read_spend"         # reports, caps, alerts
+    INGEST = "ingest"  # post events, check and settle reservations
+    READ_SPEND = "read_spend"  # reports, caps, alerts
     MANAGE_CAPS = "manage_caps"
     MANAGE_KEYS = "manage_keys"
     MANAGE_MEMBERS = "manage_members"
@@ -58,6 +58,13 @@ class Principal:
         return cls(tenant_id=tenant_id, permissions=KEY_PERMISSIONS[kind], api_key_id=key_id)
 
     @classmethod
-    def for_member(cls, tenant_id: str, user_id: str, role: Role, platform_admin: bool = False) -> Principal:
-        return cls(tenant_id, ROLE_PERMISSIONS[role], user_id=user_id, role=role,
-                   platform_admin=platform_admin)
+    def for_member(
+        cls, tenant_id: str, user_id: str, role: Role, platform_admin: bool = False
+    ) -> Principal:
+        return cls(
+            tenant_id,
+            ROLE_PERMISSIONS[role],
+            user_id=user_id,
+            role=role,
+            platform_admin=platform_admin,
+        )

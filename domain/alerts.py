@@ -50,8 +50,14 @@ class Alert:
         return (self.tenant_id, self.cap_id, self.window_start, self.threshold, self.kind.value)
 
     def mark_sent(self, at: datetime) -> Alert:
-        return replace(self, status=AlertStatus.SENT, attempts=self.attempts + 1, sent_at=at,
-                       last_error=None, next_attempt_at=None)
+        return replace(
+            self,
+            status=AlertStatus.SENT,
+            attempts=self.attempts + 1,
+            sent_at=at,
+            last_error=None,
+            next_attempt_at=None,
+        )
 
     def mark_failed(self, error: str, retry_at: datetime | None) -> Alert:
         """Pending again with a retry time, or failed for good when retries are spent."""

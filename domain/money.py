@@ -25,7 +25,9 @@ class Money:
     def __post_init__(self) -> None:
         # bool is an int subclass; True dollars is a bug, not an amount.
         if type(self.nanos) is not int:
-            raise InvalidMoney(f"money is an integer count of nano-USD, not {type(self.nanos).__name__}")
+            raise InvalidMoney(
+                f"money is an integer count of nano-USD, not {type(self.nanos).__name__}"
+            )
 
     @classmethod
     def zero(cls) -> Money:

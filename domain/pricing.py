@@ -30,8 +30,20 @@ _SNAPSHOT_SUFFIXES = (
     re.compile(r"-exp$"),
 )
 _KNOWN_PREFIXES = (
-    "openai", "anthropic", "google", "gemini", "vertex_ai", "mistral", "mistralai",
-    "deepseek", "groq", "xai", "x-ai", "azure", "bedrock", "models",
+    "openai",
+    "anthropic",
+    "google",
+    "gemini",
+    "vertex_ai",
+    "mistral",
+    "mistralai",
+    "deepseek",
+    "groq",
+    "xai",
+    "x-ai",
+    "azure",
+    "bedrock",
+    "models",
 )
 
 
@@ -73,7 +85,9 @@ def cost_of(usage: Usage, price: ModelPrice) -> Money:
     cache_write = price.cache_write if price.cache_write is not None else price.input
     if price.reasoning is not None:
         plain_output = usage.output_tokens - usage.reasoning_tokens
-        output_part = plain_output * price.output.nanos + usage.reasoning_tokens * price.reasoning.nanos
+        output_part = (
+            plain_output * price.output.nanos + usage.reasoning_tokens * price.reasoning.nanos
+        )
     else:
         output_part = usage.output_tokens * price.output.nanos
     exact_times_million = (
@@ -167,5 +181,7 @@ def _in_force(entries: Iterable[ModelPrice], on: date) -> ModelPrice | None:
 def overrides_index(prices: Iterable[ModelPrice]) -> dict[tuple[str, str], list[ModelPrice]]:
     index: dict[tuple[str, str], list[ModelPrice]] = {}
     for price in sorted(prices, key=lambda p: p.effective_from):
-        index.setdefault((normalise_provider(price.provider), price.model.lower()), []).append(price)
+        index.setdefault((normalise_provider(price.provider), price.model.lower()), []).append(
+            price
+        )
     return index

@@ -35,7 +35,9 @@ class Usage:
             if not 0 <= value <= MAX_TOKENS_PER_EVENT:
                 raise InvalidUsage(field.name, f"must be between 0 and {MAX_TOKENS_PER_EVENT}")
         if self.reasoning_tokens > self.output_tokens:
-            raise InvalidUsage("reasoning_tokens", "cannot exceed output_tokens (reasoning is part of output)")
+            raise InvalidUsage(
+                "reasoning_tokens", "cannot exceed output_tokens (reasoning is part of output)"
+            )
 
     @property
     def prompt_tokens(self) -> int:

@@ -42,7 +42,8 @@ class InProcessCounters(SpendCounters):
     async def read(self, keys: Sequence[CounterKey]) -> dict[CounterKey, CounterReading | None]:
         return {
             key: CounterReading(Money(self._spent[key]), Money(self._reserved.get(key, 0)))
-            if self._live(key) else None
+            if self._live(key)
+            else None
             for key in keys
         }
 

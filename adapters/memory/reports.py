@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from application.ports import SpendReports
 from adapters.memory.store import MemoryStore
+from application.ports import SpendReports
 from domain.events import CallStatus, SpendEvent
 from domain.reports import (
     BreakdownRow,
@@ -56,7 +56,8 @@ class MemorySpendReports(SpendReports):
 
     def _selected(self, tenant_id: str, f: SpendFilter) -> list[SpendEvent]:
         return [
-            e for e in self._store.events
+            e
+            for e in self._store.events
             if e.tenant_id == tenant_id
             and f.start <= e.occurred_at < f.end
             and (f.provider is None or e.provider == f.provider)

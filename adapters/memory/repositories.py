@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from adapters.memory.store import MemoryStore
 from application.ports import (
     AlertQuery,
     AlertRepository,
@@ -18,7 +19,6 @@ from application.ports import (
     SpendEventRepository,
     TenantRepository,
 )
-from adapters.memory.store import MemoryStore
 from domain.alerts import Alert, AlertStatus
 from domain.caps import Cap
 from domain.events import SpendEvent
@@ -64,13 +64,15 @@ class MemorySpendEvents(SpendEventRepository):
         return fresh
 
     async def spent_in(self, tenant_id: str, cap: Cap, window: Window) -> Money:
-        return Money(sum(
-            event.billable_cost.nanos
-            for event in self._store.events
-            if event.tenant_id == tenant_id
-            and event.occurred_at in window
-            and cap.matches(event.attribution)
-        ))
+        return Money(
+            sum(
+                event.billable_cost.nanos
+                for event in self._store.events
+                if event.tenant_id == tenant_id
+                and event.occurred_at in window
+                and cap.matches(event.attribution)
+            )
+        )
 
 
 class MemoryCaps(CapRepository):
@@ -141,7 +143,8 @@ class MemoryAlerts(AlertRepository):
 
     async def list(self, tenant_id: str, query: AlertQuery) -> builtins.list[Alert]:
         found = [
-            alert for alert in self._store.alerts.values()
+            alert
+            for alert in self._store.alerts.values()
             if alert.tenant_id == tenant_id
             and (query.cap_id is None or alert.cap_id == query.cap_id)
             and (query.status is None or alert.status is query.status)
@@ -151,9 +154,12 @@ class MemoryAlerts(AlertRepository):
         found.sort(key=lambda alert: (alert.created_at, alert.id), reverse=True)
         return found[: query.limit]
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> builtins.list[Alert]:
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> builtins.list[Alert]:
         due = [
-            alert for alert in self._store.alerts.values()
+            alert
+            for alert in self._store.alerts.values()
             if alert.status is AlertStatus.PENDING
             and (alert.next_attempt_at is None or alert.next_attempt_at <= now)
             and self._store.alert_leases.get(alert.id, now) <= now
@@ -182,7 +188,9 @@ class MemoryApiKeys(ApiKeyRepository):
         self._staging.writes.append(lambda: self._store.api_keys.__setitem__(key.id, key))
 
     async def by_hash(self, secret_hash: str) -> ApiKey | None:
-        return next((k for k in self._store.api_keys.values() if k.secret_hash == secret_hash), None)
+        return next(
+            (k for k in self._store.api_keys.values() if k.secret_hash == secret_hash), None
+        )
 
     async def list(self, tenant_id: str) -> builtins.list[ApiKey]:
         keys = [k for k in self._store.api_keys.values() if k.tenant_id == tenant_id]

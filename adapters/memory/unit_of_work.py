@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from application.ports import UnitOfWork, UnitOfWorkFactory
 from adapters.memory.reports import MemorySpendReports
 from adapters.memory.repositories import (
     MemoryAlerts,
@@ -17,6 +16,7 @@ from adapters.memory.repositories import (
     Staging,
 )
 from adapters.memory.store import MemoryStore
+from application.ports import UnitOfWork, UnitOfWorkFactory
 
 
 class MemoryUnitOfWork(UnitOfWork):

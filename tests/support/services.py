@@ -31,7 +31,9 @@ def test_redis_url() -> str:
 def reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 2):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
@@ -47,16 +49,18 @@ def unreachable_message(kind: str, url: str, start: str, variable: str) -> str:
 def require_postgres() -> str:
     url = test_database_url()
     if not reachable(url, 5432):
-        raise RuntimeError(unreachable_message(
-            "PostgreSQL", url, START_POSTGRES, "LLMOBSERVE_TEST_DATABASE_URL"))
+        raise RuntimeError(
+            unreachable_message("PostgreSQL", url, START_POSTGRES, "LLMOBSERVE_TEST_DATABASE_URL")
+        )
     return url
 
 
 def require_redis() -> str:
     url = test_redis_url()
     if not reachable(url, 6379):
-        raise RuntimeError(unreachable_message(
-            "Redis", url, START_REDIS, "LLMOBSERVE_TEST_REDIS_URL"))
+        raise RuntimeError(
+            unreachable_message("Redis", url, START_REDIS, "LLMOBSERVE_TEST_REDIS_URL")
+        )
     return url
 
 
