@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 300
 MAX_TTL_SECONDS = 3600
 RESERVE_ATTEMPTS = 3
+MIN_HOLD = Money(1)
 
 
 class FailPolicy(enum.StrEnum):
@@ -98,10 +99,12 @@ class CheckAndReserve:
             amount = await self._estimate(uow.price_overrides, tenant_id, request, now)
         if not caps:
             return CheckResult(allowed=True, amount=amount)
+        # A call with no known cost still holds one nano-USD, so an exhausted cap refuses it.
+        held_amount = amount if amount.is_positive() else MIN_HOLD
         reservation = Reservation(
             id=self._ids.new_id("rsv"),
             tenant_id=tenant_id,
-            amount=amount,
+            amount=held_amount,
             keys=tuple(counter_key(cap, cap.window_at(now)) for cap in caps),
             expires_at=now + timedelta(seconds=request.ttl_seconds),
             attribution=request.attribution,

@@ -344,3 +344,14 @@ async def test_api_keys_are_hashed_shown_once_and_revocable(app: Harness) -> Non
 async def _alerts(app: Harness) -> list:  # type: ignore[type-arg]
     async with app.uow_factory("default") as uow:
         return await uow.alerts.list("default", AlertQuery())
+
+
+async def test_an_unpriced_call_is_refused_by_an_exhausted_cap(app: Harness, clock: MutableClock) -> None:
+    await app.caps.create(
+        app.principal(),
+        CapDraft("g", CapScope.GLOBAL, Period.DAILY, Money.parse("0.15"), Enforcement.BLOCK),
+    )
+    unknown = CheckRequest(Attribution("openai", "house-model"), estimated_usage=Usage(input_tokens=10))
+    assert (await app.check(app.principal(), unknown)).allowed
+    await app.record(app.principal(), [event(clock)])  # exactly the limit
+    assert not (await app.check(app.principal(), unknown)).allowed
