@@ -198,6 +198,9 @@ class OutgoingEmail:
     subject: str
     text: str
     html: str | None = None
+    # The alert announced: mailers derive a stable Message-ID from it, so a resend after a
+    # crash is recognisable as the same message.
+    alert_id: str | None = None
 
 
 class Mailer(Protocol):
@@ -208,3 +211,30 @@ class Mailer(Protocol):
 
 class AlertRenderer(Protocol):
     def render(self, alert: Alert, context: Mapping[str, object]) -> OutgoingEmail: ...
+
+
+class AlertNotifier(Protocol):
+    """A channel next to email (the signed webhook)."""
+
+    async def notify(self, alert: Alert, context: Mapping[str, object]) -> None:
+        """Deliver or raise; a raise means the alert is retried later."""
+        ...
+
+
+class BlockedCallCounter(Protocol):
+    """Refusals per (cap, window). A cache like the spend counters: losing it undercounts,
+    it never loses an alert."""
+
+    async def increment(self, key: CounterKey, ttl_seconds: int) -> int:
+        """Add one refusal; return the window's count so far."""
+        ...
+
+    async def count(self, key: CounterKey) -> int:
+        """The window's count so far (0 when the store does not hold it)."""
+        ...
+
+
+class RecipientResolver(Protocol):
+    async def default_recipients(self, tenant_id: str) -> tuple[str, ...]:
+        """Who hears about a cap that names no recipients: the tenant's owners and admins."""
+        ...
