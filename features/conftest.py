@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from adapters.sql.database import migrate
 from tests.support.backends import BACKENDS, open_backend
 from tests.support.clock import MutableClock
 from tests.support.harness import Harness
+from tests.support.services import (
+    create_database,
+    drop_database,
+    require_postgres,
+    scratch_database_name,
+)
 
 
 @pytest.fixture
@@ -18,12 +26,27 @@ def runner() -> Iterator[asyncio.Runner]:
         yield runner
 
 
+@pytest.fixture(scope="session")
+def postgres_owner_url() -> Iterator[str]:
+    admin_url = require_postgres()
+    name = scratch_database_name("bdd")
+    url = asyncio.run(create_database(admin_url, name))
+    try:
+        migrate(url)
+        yield url
+    finally:
+        asyncio.run(drop_database(admin_url, name))
+
+
 @pytest.fixture(params=BACKENDS, autouse=True)
 def harness(
-    request: pytest.FixtureRequest, runner: asyncio.Runner, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, runner: asyncio.Runner, tmp_path: Path
 ) -> Iterator[Harness]:
+    owner_url = (
+        request.getfixturevalue("postgres_owner_url") if request.param == "postgres" else None
+    )
     clock = MutableClock()
-    backend = runner.run(open_backend(request.param, clock, tmp_path_factory.mktemp("bdd")))
+    backend = runner.run(open_backend(request.param, clock, tmp_path, owner_url))
     try:
         yield Harness(backend.uow_factory, backend.counters, clock)
     finally:
