@@ -1,0 +1,267 @@
+"""Ingest throughput through the HTTP API: events/s and request latency.
+
+Starts the real collector (`llmobserve-server serve` on loopback, access log off)
+on a scratch database, then posts batches from a few keep-alive connections for
+a fixed time per batch size, gzip-compressed as the SDK sends them. Each event has
+a fresh UUID and realistic attribution (several providers, models, agents and
+customers), so rollups see real cardinality. At the end the summary endpoint must
+count every event the collector acknowledged.
+
+    .venv/bin/python benchmarks/ingest_http.py                      # embedded SQLite
+    .venv/bin/python benchmarks/ingest_http.py --database-url \\
+        postgresql+asyncpg://postgres@127.0.0.1:5432/bench --duration 60 --batch-sizes 100
+
+The database must be empty of other load; a PostgreSQL URL is migrated first. The
+client shares the machine with the server, so the figure is a floor, not a ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CLI = str(Path(sys.executable).with_name("llmobserve-server"))
+MODELS = [
+    ("openai", "gpt-4o-mini"),
+    ("openai", "gpt-4o-2024-08-06"),
+    ("anthropic", "claude-sonnet-4-20250514"),
+    ("google", "gemini-2.5-flash"),
+    ("groq", "llama-3.1-8b-instant"),
+    ("selfhosted", "acme-llm"),
+]
+AGENTS = ["support/triage", "support/answer", "research/planner", "research/planner/search", None]
+CUSTOMERS = [f"cus_{i:04d}" for i in range(200)]
+
+
+@dataclass
+class Run:
+    batch_size: int
+    requests: int
+    events: int
+    seconds: float
+    latencies_ms: list[float]
+
+    def line(self) -> str:
+        lat = sorted(self.latencies_ms)
+        p50 = statistics.median(lat)
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        return (
+            f"batch {self.batch_size:>4}: {self.events / self.seconds:>9,.0f} events/s  "
+            f"({self.events:,} events, {self.requests:,} requests in {self.seconds:.1f} s)  "
+            f"latency p50 {p50:.1f} ms  p99 {p99:.1f} ms"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def batch_body(size: int, rng: random.Random, compress: bool) -> bytes:
+    now = datetime.now(UTC).isoformat()
+    events: list[dict[str, Any]] = []
+    for _ in range(size):
+        provider, model = rng.choice(MODELS)
+        events.append(
+            {
+                "event_id": str(uuid.uuid4()),
+                "occurred_at": now,
+                "provider": provider,
+                "model": model,
+                "operation": "chat",
+                "usage": {
+                    "input_tokens": rng.randint(100, 4000),
+                    "output_tokens": rng.randint(10, 900),
+                    "cache_read_tokens": 0,
+                    "cache_write_tokens": 0,
+                    "reasoning_tokens": 0,
+                },
+                "latency_ms": rng.randint(100, 3000),
+                "status": "ok",
+                "agent": rng.choice(AGENTS),
+                "customer_id": rng.choice(CUSTOMERS),
+                "tags": {"env": "bench"},
+            }
+        )
+    body = msgspec.json.encode({"events": events})
+    return gzip.compress(body, compresslevel=5) if compress else body
+
+
+async def load(
+    base: str, key: str, size: int, seconds: float, connections: int, compress: bool
+) -> Run:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    if compress:
+        headers["Content-Encoding"] = "gzip"
+    latencies: list[float] = []
+    accepted = requests = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+
+    async def worker(http: httpx.AsyncClient, seed: int) -> None:
+        nonlocal accepted, requests
+        rng = random.Random(seed)
+        while time.perf_counter() < deadline:
+            body = batch_body(size, rng, compress)
+            started = time.perf_counter()
+            response = await http.post("/v1/events", content=body)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+            accepted += response.json()["accepted"]
+            requests += 1
+
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http, i) for i in range(connections)))
+        elapsed = time.perf_counter() - started
+    return Run(size, requests, accepted, elapsed, latencies)
+
+
+def wait_healthy(base: str, process: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the collector exited during start-up")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the collector did not become healthy in 60 s")
+
+
+def serve_memory(port: int) -> None:
+    """The collector on the in-memory store, in this process: the API layer's own ceiling."""
+    import uvicorn
+
+    from domain.tenants import DEFAULT_TENANT_ID, KeyKind
+    from entrypoints.container import build_container
+    from entrypoints.http.app import create_app
+    from entrypoints.settings import MEMORY_DATABASE_URL, Settings
+
+    container = build_container(Settings(database_url=MEMORY_DATABASE_URL))
+
+    async def run() -> None:
+        for kind in (KeyKind.INGEST, KeyKind.MANAGEMENT):
+            issued = await container.api_keys().issue(DEFAULT_TENANT_ID, "bench", kind)
+            print(issued.secret, flush=True)
+        config = uvicorn.Config(
+            create_app(container),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(run())
+
+
+def start_memory_server(port: int) -> tuple[subprocess.Popen[str], str, str]:
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve-memory", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    return server, server.stdout.readline().strip(), server.stdout.readline().strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url",
+        help="default: a scratch SQLite file (embedded); memory:// measures the API layer alone",
+    )
+    parser.add_argument("--redis-url", help="LLMOBSERVE_REDIS_URL for the collector")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per batch size")
+    parser.add_argument("--batch-sizes", default="100,500")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--no-gzip", action="store_true")
+    parser.add_argument("--serve-memory", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_memory:
+        serve_memory(args.serve_memory)
+        return
+
+    workdir = Path(tempfile.mkdtemp(prefix="llmo-ingest-"))
+    url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOBSERVE_")}
+    env.update(
+        LLMOBSERVE_DATABASE_URL=url,
+        LLMOBSERVE_LOG_LEVEL="warning",
+        LLMOBSERVE_MAIL_FILE=str(workdir / "mail.log"),
+    )
+    if args.redis_url:
+        env["LLMOBSERVE_REDIS_URL"] = args.redis_url
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server: subprocess.Popen[Any]
+    if url == "memory://":
+        server, ingest_key, reader_key = start_memory_server(port)
+    else:
+        if not url.startswith("sqlite"):
+            cli(env, "migrate")
+        ingest_key = cli(env, "create-api-key", "--name", "bench", "--kind", "ingest")
+        reader_key = cli(env, "create-api-key", "--name", "bench-reader", "--kind", "management")
+        server = subprocess.Popen(
+            [CLI, "serve", "--port", str(port), "--no-access-log"],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+        )
+    try:
+        wait_healthy(base, server)
+        print(
+            f"collector: {url.split('@')[-1]}  ({args.connections} connections, "
+            f"{'gzip' if not args.no_gzip else 'plain JSON'}, {args.duration:.0f} s per size)"
+        )
+        for size in (int(s) for s in args.batch_sizes.split(",")):
+            asyncio.run(load(base, ingest_key, size, 1.0, args.connections, not args.no_gzip))
+            run = asyncio.run(
+                load(base, ingest_key, size, args.duration, args.connections, not args.no_gzip)
+            )
+            print(run.line(), flush=True)
+        summary = httpx.get(
+            f"{base}/v1/spend/summary",
+            headers={"Authorization": f"Bearer {reader_key}"},
+            timeout=60,
+        ).json()
+        total = summary["totals"]["calls"]
+        print(
+            f"check: the collector reports {total:,} calls this month "
+            f"(warm-ups included), {summary['totals']['unpriced_calls']:,} unpriced"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

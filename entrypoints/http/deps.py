@@ -1,0 +1,48 @@
+"""Tiny `Provide` bridges: handlers name a use case, the bridge takes it from the container.
+
+Handler signatures stay plain (Litestar validates them itself); the container
+lives in `app.state.container`, so tests can hand the app any container.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from entrypoints.http.auth import provide_principal
+
+USE_CASES = (
+    "record_spend",
+    "check_and_reserve",
+    "blocked_call_alerts",
+    "finish_reservation",
+    "manage_caps",
+    "blocked_caps",
+    "spend_reports",
+    "alert_history",
+    "api_keys",
+    "report_on_behalf",
+)
+
+
+def _bridge(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return getattr(state.container, name)()
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def _now(state: State) -> datetime:
+    """The container's clock read once per request (tests move it by hand)."""
+    now: datetime = state.container.clock().now()
+    return now
+
+
+def dependencies() -> dict[str, Provide]:
+    provided = {name: _bridge(name) for name in USE_CASES}
+    provided["now"] = Provide(_now, sync_to_thread=False)
+    provided["principal"] = Provide(provide_principal)
+    return provided
