@@ -58,6 +58,16 @@ class CapCounters:
         reading = (await self._counters.read([key])).get(key)
         return reading if reading is not None else CounterReading(spent, Money.zero())
 
+    async def refresh(self, cap: Cap, now: datetime) -> None:
+        """Force the current window's counter to the events' truth (after a cap's scope,
+        period or zone changed, the old count belongs to another set of calls)."""
+        window = cap.window_at(now)
+        async with self._uow_factory(cap.tenant_id) as uow:
+            spent = await uow.events.spent_in(cap.tenant_id, cap, window)
+        await self._counters.overwrite(
+            counter_key(cap, window), spent, counter_ttl_seconds(window, now)
+        )
+
     async def status_from_truth(self, cap: Cap, now: datetime) -> tuple[Window, CapStatus]:
         """Spend read from the events, for when the counter store is unreachable."""
         window = cap.window_at(now)

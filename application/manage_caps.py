@@ -46,6 +46,10 @@ class CapProgressReader:
         self._counters = counters
         self._clock = clock
 
+    @property
+    def counters(self) -> CapCounters:
+        return self._counters
+
     async def progress(self, caps: list[Cap]) -> list[CapProgress]:
         now = self._clock.now()
         try:
@@ -114,6 +118,11 @@ class ManageCaps:
                 raise Invalid(exc.field, exc.message) from exc
             await uow.caps.update(updated)
             await uow.commit()
+        if _counts_other_calls(cap, updated):
+            try:
+                await self._progress.counters.refresh(updated, self._clock.now())
+            except CounterStoreUnavailable:
+                log.warning("counter store unavailable: cap %s recounts at reconcile", cap.id)
         return (await self._progress.progress([updated]))[0]
 
     async def delete(self, principal: Principal, cap_id: str) -> None:
@@ -136,6 +145,16 @@ class ManageCaps:
         async with self._uow_factory(principal.tenant_id) as uow:
             caps = await uow.caps.list(principal.tenant_id)
         return await self._progress.progress(caps)
+
+
+def _counts_other_calls(before: Cap, after: Cap) -> bool:
+    return (before.scope, before.scope_value, before.period, before.timezone, before.enabled) != (
+        after.scope,
+        after.scope_value,
+        after.period,
+        after.timezone,
+        after.enabled,
+    )
 
 
 def _build(cap_id: str, tenant_id: str, draft: CapDraft, created_at: datetime) -> Cap:

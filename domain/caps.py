@@ -11,6 +11,7 @@ from datetime import datetime
 from domain.attribution import Attribution
 from domain.money import Money
 from domain.periods import Period, Window, window_of, zone
+from domain.pricing import model_name_candidates
 
 DEFAULT_THRESHOLDS: tuple[int, ...] = (50, 80, 100)
 MAX_CAP_LIMIT = Money.usd(1_000_000_000)
@@ -40,8 +41,8 @@ class InvalidCap(ValueError):
 class Cap:
     """A limit on spend in a calendar window, for everything or for one scope value.
 
-    A model cap on "gpt-4o" matches the calls the catalog prices as that model
-    name exactly; an agent cap matches an agent anywhere in the call's agent
+    A model cap on "gpt-4o" matches that model, its dated snapshots and its
+    provider-prefixed names, but not "gpt-4o-mini"; an agent cap matches an agent anywhere in the call's agent
     path ("research" matches "planner/research").
     """
 
@@ -71,7 +72,10 @@ class Cap:
             case CapScope.PROVIDER:
                 return attribution.provider.lower() == (self.scope_value or "").lower()
             case CapScope.MODEL:
-                return attribution.model.lower() == (self.scope_value or "").lower()
+                # A cap on a family covers its dated snapshots and provider-prefixed names,
+                # as the catalog prices them: "gpt-4o" covers "openai/gpt-4o-2024-08-06".
+                wanted = (self.scope_value or "").lower()
+                return wanted in model_name_candidates(attribution.provider, attribution.model)
             case CapScope.AGENT:
                 return self.scope_value in attribution.agent_segments() or (
                     attribution.agent == self.scope_value

@@ -346,12 +346,56 @@ async def _alerts(app: Harness) -> list:  # type: ignore[type-arg]
         return await uow.alerts.list("default", AlertQuery())
 
 
-async def test_an_unpriced_call_is_refused_by_an_exhausted_cap(app: Harness, clock: MutableClock) -> None:
+async def test_an_unpriced_call_is_refused_by_an_exhausted_cap(
+    app: Harness, clock: MutableClock
+) -> None:
     await app.caps.create(
         app.principal(),
         CapDraft("g", CapScope.GLOBAL, Period.DAILY, Money.parse("0.15"), Enforcement.BLOCK),
     )
-    unknown = CheckRequest(Attribution("openai", "house-model"), estimated_usage=Usage(input_tokens=10))
+    unknown = CheckRequest(
+        Attribution("openai", "house-model"), estimated_usage=Usage(input_tokens=10)
+    )
     assert (await app.check(app.principal(), unknown)).allowed
     await app.record(app.principal(), [event(clock)])  # exactly the limit
     assert not (await app.check(app.principal(), unknown)).allowed
+
+
+async def test_a_model_cap_covers_dated_snapshots_but_not_siblings(
+    app: Harness, clock: MutableClock
+) -> None:
+    cap = (
+        await app.caps.create(
+            app.principal(),
+            CapDraft("m", CapScope.MODEL, Period.MONTHLY, Money.usd(10), scope_value="gpt-4o-mini"),
+        )
+    ).cap
+    await app.record(
+        app.principal(),
+        [
+            event(clock, model="gpt-4o-mini-2024-07-18"),
+            event(clock, model="openai/gpt-4o-mini"),
+            event(clock, model="gpt-4o"),
+        ],
+    )
+    assert (await app.caps.get(app.principal(), cap.id)).status.spent == Money.parse("0.30")
+
+
+async def test_changing_a_caps_scope_recounts_its_window(app: Harness, clock: MutableClock) -> None:
+    cap = (
+        await app.caps.create(
+            app.principal(),
+            CapDraft("c", CapScope.CUSTOMER, Period.MONTHLY, Money.usd(10), scope_value="a"),
+        )
+    ).cap
+    await app.record(
+        app.principal(),
+        [
+            event(clock, customer_id="a"),
+            event(clock, customer_id="b"),
+            event(clock, customer_id="b"),
+        ],
+    )
+    assert (await app.caps.get(app.principal(), cap.id)).status.spent == Money.parse("0.15")
+    moved = await app.caps.update(app.principal(), cap.id, {"scope_value": "b"})
+    assert moved.status.spent == Money.parse("0.30")
