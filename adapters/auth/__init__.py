@@ -1,0 +1,1 @@
+"""Accounts adapters: password hashing, Clerk tokens and webhooks, rate limits, storage."""
