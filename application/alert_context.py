@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.forecast import forecast_of
-from application.ports import BlockedCallCounter, CounterStoreUnavailable, UnitOfWorkFactory
+from application.ports import (
+    BlockedCallCounter,
+    CounterStoreUnavailable,
+    RecipientResolver,
+    UnitOfWorkFactory,
+)
 from domain.alerts import Alert, AlertKind
 from domain.caps import Cap, CapScope
 from domain.money import Money
@@ -67,10 +72,12 @@ class AlertContextReader:
         uow_factory: UnitOfWorkFactory,
         dashboard_url: str = "",
         blocked_counter: BlockedCallCounter | None = None,
+        default_recipients: RecipientResolver | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._dashboard_url = dashboard_url
         self._blocked_counter = blocked_counter
+        self._default_recipients = default_recipients
 
     async def gather(self, alert: Alert) -> dict[str, object]:
         async with self._uow_factory(alert.tenant_id) as uow:
@@ -90,7 +97,7 @@ class AlertContextReader:
             "tenant_id": alert.tenant_id,
             "tenant_name": tenant.name if tenant is not None else alert.tenant_id,
             "cap": cap,
-            "recipients": self._recipients(alert, cap),
+            "recipients": await self._recipients(alert, cap),
             "contributors": contributors,
             "contributors_scope": "cap" if scoped else "tenant",
             "forecast": forecast_of(alert) if alert.kind is AlertKind.FORECAST else None,
@@ -98,16 +105,16 @@ class AlertContextReader:
             "dashboard_url": self._dashboard_url,
         }
 
-    @staticmethod
-    def _recipients(alert: Alert, cap: Cap | None) -> tuple[str, ...]:
-        """The addresses the alert was raised with, else the cap's current ones.
-
-        Extension point: a RecipientResolver port (the tenant's owners and admins when the
-        cap names nobody) plugs in here once memberships exist.
-        """
+    async def _recipients(self, alert: Alert, cap: Cap | None) -> tuple[str, ...]:
+        """The addresses the alert was raised with, else the cap's current ones, else the
+        tenant's owners and admins."""
         if alert.recipients:
             return alert.recipients
-        return cap.recipients if cap is not None else ()
+        if cap is not None and cap.recipients:
+            return cap.recipients
+        if self._default_recipients is None:
+            return ()
+        return await self._default_recipients.default_recipients(alert.tenant_id)
 
     async def _blocked_calls(self, alert: Alert) -> int | None:
         if alert.kind is not AlertKind.BLOCKED or self._blocked_counter is None:

@@ -30,6 +30,7 @@ from application.ports import (
     BlockedCallCounter,
     Clock,
     Mailer,
+    RecipientResolver,
     UnitOfWorkFactory,
 )
 from domain.alerts import MAX_SEND_ATTEMPTS, Alert, AlertStatus
@@ -86,6 +87,7 @@ class DispatchAlerts:
         *,
         webhook: AlertNotifier | None = None,
         blocked_counter: BlockedCallCounter | None = None,
+        default_recipients: RecipientResolver | None = None,
         step_timeout: timedelta = STEP_TIMEOUT,
     ) -> None:
         self._uow_factory = uow_factory
@@ -93,7 +95,9 @@ class DispatchAlerts:
         self._renderer = renderer
         self._clock = clock
         self._webhook = webhook
-        self._contexts = AlertContextReader(uow_factory, dashboard_url, blocked_counter)
+        self._contexts = AlertContextReader(
+            uow_factory, dashboard_url, blocked_counter, default_recipients
+        )
         self._timeout = step_timeout.total_seconds()
 
     async def __call__(self, batch_size: int = 50) -> DispatchReport:

@@ -45,6 +45,7 @@ from application.dispatch_alerts import DispatchAlerts
 from application.maintenance import MonitorCaps, ReconcileCounters, SweepReservations
 from application.manage_caps import CapProgressReader, ManageCaps
 from application.ports import SpendCounters, UnitOfWorkFactory
+from application.recipients import TenantAdmins
 from application.record_spend import RecordSpend
 from application.reservations import CheckAndReserve, FinishReservation
 from application.spend_reports import SpendReportsService
@@ -120,6 +121,7 @@ class Application(containers.DeclarativeContainer):
     dispatch_alerts = providers.Singleton(
         DispatchAlerts, infra.uow_factory, infra.mailer, infra.renderer, infra.clock,
         settings.provided.dashboard_url, webhook=infra.webhook, blocked_counter=infra.blocked_calls,
+        default_recipients=providers.Singleton(TenantAdmins, infra.accounts_uow_factory),
     )
     monitor_caps = providers.Singleton(MonitorCaps, infra.uow_factory, cap_alerts, infra.clock)
     reconcile_counters = providers.Singleton(

@@ -295,3 +295,27 @@ async def test_a_customer_caps_contributors_are_its_own(clock: MutableClock) -> 
 
     [email] = mailer.sent
     assert "gpt-4o: $2.00" in email.text and "claude-sonnet-4" not in email.text
+
+
+class Admins:
+    def __init__(self, addresses: tuple[str, ...]) -> None:
+        self.addresses = addresses
+        self.asked: list[str] = []
+
+    async def default_recipients(self, tenant_id: str) -> tuple[str, ...]:
+        self.asked.append(tenant_id)
+        return self.addresses
+
+
+async def test_a_cap_without_recipients_alerts_the_tenant_admins(clock: MutableClock) -> None:
+    uow, mailer = MemoryUnitOfWorkFactory(), RecordingMailer()
+    cap = a_cap(recipients=())
+    alert = an_alert(cap)
+    await seed(uow, caps=[cap], alerts=[alert])
+    admins = Admins(("owner@acme.test",))
+
+    await dispatcher(uow, mailer, clock, default_recipients=admins)()
+
+    assert admins.asked == ["acme"]
+    assert [email.to for email in mailer.sent] == [("owner@acme.test",)]
+    assert (await stored(uow, alert)).status is AlertStatus.SENT
