@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anthropic
+import llmobserve
+import openai
+import pytest
+
+from .fake_collector import FakeCollector
+from .fake_provider import FakeProvider
+
+API_KEY = "llmo_sk_test"
+
+
+@pytest.fixture
+def provider() -> Iterator[FakeProvider]:
+    fake = FakeProvider()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def collector() -> Iterator[FakeCollector]:
+    fake = FakeCollector()
+    yield fake
+    fake.close()
+
+
+Observe = Callable[..., None]
+
+
+@pytest.fixture
+def observe(collector: FakeCollector) -> Iterator[Observe]:
+    """Start the SDK against the fake collector; options override the test defaults."""
+
+    def start(**options: Any) -> None:
+        settings: dict[str, Any] = {
+            "collector_url": collector.url,
+            "api_key": API_KEY,
+            "flush_interval": 0.05,
+        }
+        settings.update(options)
+        llmobserve.observe(**settings)
+
+    yield start
+    llmobserve.shutdown(timeout=0.5)
+
+
+@pytest.fixture
+def openai_client(provider: FakeProvider) -> openai.OpenAI:
+    return openai.OpenAI(api_key="sk-test", base_url=f"{provider.url}/v1", max_retries=0)
+
+
+@pytest.fixture
+def async_openai_client(provider: FakeProvider) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key="sk-test", base_url=f"{provider.url}/v1", max_retries=0)
+
+
+@pytest.fixture
+def anthropic_client(provider: FakeProvider) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key="sk-ant-test", base_url=provider.url, max_retries=0)
+
+
+@pytest.fixture
+def async_anthropic_client(provider: FakeProvider) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(api_key="sk-ant-test", base_url=provider.url, max_retries=0)
