@@ -64,14 +64,18 @@ class Usage:
         completion_tokens: int,
         cached_tokens: int = 0,
         reasoning_tokens: int = 0,
+        cache_write_tokens: int = 0,
     ) -> Usage:
-        """OpenAI counts cached tokens inside `prompt_tokens`; take them out once."""
-        if cached_tokens > prompt_tokens:
-            raise InvalidUsage("cached_tokens", "cannot exceed prompt_tokens")
+        """OpenAI counts cache reads and cache writes inside `prompt_tokens`; take them out once."""
+        if cached_tokens + cache_write_tokens > prompt_tokens:
+            raise InvalidUsage(
+                "cached_tokens", "cache reads and writes cannot exceed prompt_tokens"
+            )
         return cls(
-            input_tokens=prompt_tokens - cached_tokens,
+            input_tokens=prompt_tokens - cached_tokens - cache_write_tokens,
             output_tokens=completion_tokens,
             cache_read_tokens=cached_tokens,
+            cache_write_tokens=cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
         )
 

@@ -27,6 +27,27 @@ def test_openai_cached_prompt_tokens_are_split_off_the_input() -> None:
     )
 
 
+def test_openai_cache_writes_inside_the_prompt_are_billed_once_as_writes() -> None:
+    chat = from_openai_chat(
+        {
+            "prompt_tokens": 1200,
+            "completion_tokens": 10,
+            "prompt_tokens_details": {"cached_tokens": 200, "cache_write_tokens": 700},
+        }
+    )
+    responses = from_openai_responses(
+        {
+            "input_tokens": 1200,
+            "input_tokens_details": {"cached_tokens": 200, "cache_write_tokens": 700},
+            "output_tokens": 10,
+        }
+    )
+    expected = Usage(
+        input_tokens=300, output_tokens=10, cache_read_tokens=200, cache_write_tokens=700
+    )
+    assert chat == expected and responses == expected
+
+
 def test_openai_usage_without_details_is_all_plain_input() -> None:
     usage = from_openai_chat(
         SimpleNamespace(

@@ -52,3 +52,19 @@ def test_hostile_counts_name_their_field(kwargs: dict[str, object], field: str) 
     with pytest.raises(InvalidUsage) as caught:
         Usage(**kwargs)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+def test_openai_cache_writes_are_taken_out_of_the_prompt_once() -> None:
+    usage = Usage.from_openai(
+        prompt_tokens=1000, completion_tokens=10, cached_tokens=300, cache_write_tokens=200
+    )
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens) == (
+        500,
+        300,
+        200,
+    )
+    assert usage.prompt_tokens == 1000
+    with pytest.raises(InvalidUsage):
+        Usage.from_openai(
+            prompt_tokens=100, completion_tokens=0, cached_tokens=60, cache_write_tokens=50
+        )

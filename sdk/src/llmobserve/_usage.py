@@ -64,17 +64,21 @@ def count(obj: Any, name: str) -> int:
 
 
 def from_openai_chat(usage: Any) -> Usage | None:
-    """Normalise a chat/completions ``usage`` block; cached prompt tokens are split off."""
+    """Normalise a chat/completions ``usage`` block; cache reads and writes inside
+    ``prompt_tokens`` are split off, so each prompt token is billed once."""
     if usage is None:
         return None
     prompt = count(usage, "prompt_tokens")
-    cached = min(count(field(usage, "prompt_tokens_details"), "cached_tokens"), prompt)
+    details = field(usage, "prompt_tokens_details")
+    cached = min(count(details, "cached_tokens"), prompt)
+    written = min(count(details, "cache_write_tokens"), prompt - cached)
     output = count(usage, "completion_tokens")
     reasoning = count(field(usage, "completion_tokens_details"), "reasoning_tokens")
     return Usage(
-        input_tokens=prompt - cached,
+        input_tokens=prompt - cached - written,
         output_tokens=output,
         cache_read_tokens=cached,
+        cache_write_tokens=written,
         reasoning_tokens=min(reasoning, output),
     )
 
@@ -84,13 +88,16 @@ def from_openai_responses(usage: Any) -> Usage | None:
     if usage is None:
         return None
     prompt = count(usage, "input_tokens")
-    cached = min(count(field(usage, "input_tokens_details"), "cached_tokens"), prompt)
+    details = field(usage, "input_tokens_details")
+    cached = min(count(details, "cached_tokens"), prompt)
+    written = min(count(details, "cache_write_tokens"), prompt - cached)
     output = count(usage, "output_tokens")
     reasoning = count(field(usage, "output_tokens_details"), "reasoning_tokens")
     return Usage(
-        input_tokens=prompt - cached,
+        input_tokens=prompt - cached - written,
         output_tokens=output,
         cache_read_tokens=cached,
+        cache_write_tokens=written,
         reasoning_tokens=min(reasoning, output),
     )
 
