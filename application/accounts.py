@@ -35,7 +35,7 @@ from domain.accounts import (
     normalize_email,
     sign_in_retry_at,
 )
-from domain.tenants import KeyKind, Tenant
+from domain.tenants import DEFAULT_TENANT_ID, KeyKind, Tenant
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,10 @@ class LocalAccounts:
         api_keys: ApiKeys | None = None,
         links: AccountLinks | None = None,
         allow_sign_up: bool = True,
+        first_user_claims_default: bool = False,
     ) -> None:
         self._uow_factory = uow_factory
+        self._first_user_claims_default = first_user_claims_default
         self._hasher = hasher
         self._ids = ids
         self._clock = clock
@@ -178,7 +180,13 @@ class LocalAccounts:
             email_verified=invitation is not None,  # the invitation proved the inbox
         )
         tenant: Tenant | None = None
-        if invitation is None:
+        claims_default = invitation is None and await self._default_tenant_unclaimed()
+        if claims_default:
+            # The installation's own tenant: `serve`'s first key and `demo` already put
+            # spend there, so the first person to sign up sees it at once.
+            tenant = Tenant(DEFAULT_TENANT_ID, tenant_label[:200], now)
+            tenant_id = tenant.id
+        elif invitation is None:
             tenant = Tenant(self._ids.new_id("ten"), tenant_label[:200], now)
             tenant_id = tenant.id
         else:
@@ -195,7 +203,11 @@ class LocalAccounts:
                 await uow.memberships.save(Membership(tenant_id, user.id, invitation.role, now))
                 await uow.invitations.save(replace(invitation, accepted_at=now))
             elif tenant is not None:
-                await uow.tenants.add(tenant)
+                existing = await uow.tenants.get(tenant.id) if claims_default else None
+                if existing is None:
+                    await uow.tenants.add(tenant)
+                else:
+                    tenant = existing
                 await uow.memberships.save(Membership(tenant_id, user.id, Role.OWNER, now))
             signed_in = await self._open_session(uow, user)
             await uow.commit()
@@ -204,6 +216,12 @@ class LocalAccounts:
         if self._api_keys is not None and tenant is not None:
             key = await self._api_keys.issue(tenant.id, "default ingest key", KeyKind.INGEST)
         return SignedUp(signed_in, tenant, key)
+
+    async def _default_tenant_unclaimed(self) -> bool:
+        if not self._first_user_claims_default:
+            return False
+        async with self._uow_factory(DEFAULT_TENANT_ID) as uow:
+            return not await uow.memberships.of_tenant(DEFAULT_TENANT_ID)
 
     async def _open_invitation(self, token: str, email: str) -> Invitation:
         async with self._uow_factory(None) as uow:

@@ -101,7 +101,12 @@ class Application(containers.DeclarativeContainer):
         RecordSpend, infra.uow_factory, catalog, cap_counters, cap_alerts, infra.clock
     )
     check_and_reserve = providers.Singleton(
-        CheckAndReserve, infra.uow_factory, catalog, cap_counters, infra.ids, infra.clock,
+        CheckAndReserve,
+        infra.uow_factory,
+        catalog,
+        cap_counters,
+        infra.ids,
+        infra.clock,
         settings.provided.cap_fail_policy,
     )
     finish_reservation = providers.Singleton(
@@ -119,8 +124,14 @@ class Application(containers.DeclarativeContainer):
         BlockedCallAlerts, infra.uow_factory, infra.blocked_calls, infra.ids, infra.clock
     )
     dispatch_alerts = providers.Singleton(
-        DispatchAlerts, infra.uow_factory, infra.mailer, infra.renderer, infra.clock,
-        settings.provided.dashboard_url, webhook=infra.webhook, blocked_counter=infra.blocked_calls,
+        DispatchAlerts,
+        infra.uow_factory,
+        infra.mailer,
+        infra.renderer,
+        infra.clock,
+        settings.provided.dashboard_url,
+        webhook=infra.webhook,
+        blocked_counter=infra.blocked_calls,
         default_recipients=providers.Singleton(TenantAdmins, infra.accounts_uow_factory),
     )
     monitor_caps = providers.Singleton(MonitorCaps, infra.uow_factory, cap_alerts, infra.clock)
@@ -132,16 +143,27 @@ class Application(containers.DeclarativeContainer):
     # Accounts, tenants and the ways in (docs/auth.md).
     password_hasher = providers.Singleton(accounts.password_hasher)
     local_accounts = providers.Singleton(
-        LocalAccounts, infra.accounts_uow_factory, password_hasher, infra.ids, infra.clock,
-        infra.mailer, api_keys, providers.Callable(accounts.account_links, settings),
+        LocalAccounts,
+        infra.accounts_uow_factory,
+        password_hasher,
+        infra.ids,
+        infra.clock,
+        infra.mailer,
+        api_keys,
+        providers.Callable(accounts.account_links, settings),
         settings.provided.sign_up_open,
+        settings.provided.first_user_claims_default,
     )
     tenant_access = providers.Singleton(TenantAccess, infra.accounts_uow_factory)
     manage_tenants = providers.Singleton(
         ManageTenants, infra.accounts_uow_factory, tenant_access, infra.ids, infra.clock
     )
     manage_members = providers.Singleton(
-        ManageMembers, infra.accounts_uow_factory, infra.ids, infra.clock, infra.mailer,
+        ManageMembers,
+        infra.accounts_uow_factory,
+        infra.ids,
+        infra.clock,
+        infra.mailer,
         providers.Callable(accounts.invitation_url, settings),
     )
     report_on_behalf = providers.Singleton(ReportOnBehalf, infra.accounts_uow_factory)
@@ -175,8 +197,10 @@ async def open_infrastructure(container: Application) -> None:
     if "engine" in infra.providers:
         engine = infra.providers["engine"]()
         if is_postgres(str(engine.url)) and not await row_level_security_enforced(engine):
-            log.warning("the database role bypasses row-level security (superuser or "
-                        "BYPASSRLS): tenant isolation rests on the queries alone")
+            log.warning(
+                "the database role bypasses row-level security (superuser or "
+                "BYPASSRLS): tenant isolation rests on the queries alone"
+            )
     if "redis" in infra.providers:
         infra.providers["redis"]()
 

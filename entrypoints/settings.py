@@ -48,6 +48,9 @@ class Settings:
     # Accounts (docs/auth.md): built-in local accounts, open sign-up, per-key rate limits.
     local_accounts: bool = True
     sign_up_open: bool = True
+    # The first local sign-up owns the `default` tenant, where `serve`'s first key and
+    # `demo` write; off for platforms whose every customer signs up into its own tenant.
+    first_user_claims_default: bool = False  # from_env turns it on unless told otherwise
     api_key_rate_per_second: float = 200.0
     api_key_rate_burst: int = 1000
     log_level: str = "info"
@@ -84,13 +87,17 @@ class Settings:
             raise SettingsError(str(exc)) from None
         policy = (env.text("LLMOBSERVE_CAP_FAIL_POLICY") or "open").lower()
         if policy not in {p.value for p in FailPolicy}:
-            raise SettingsError(f"LLMOBSERVE_CAP_FAIL_POLICY must be open or closed, not {policy!r}")
+            raise SettingsError(
+                f"LLMOBSERVE_CAP_FAIL_POLICY must be open or closed, not {policy!r}"
+            )
         return cls(
             database_url=env.text("LLMOBSERVE_DATABASE_URL") or EMBEDDED_DATABASE_URL,
             migration_database_url=env.text("LLMOBSERVE_MIGRATION_DATABASE_URL"),
             redis_url=env.text("LLMOBSERVE_REDIS_URL"),
             cap_fail_policy=FailPolicy(policy),
-            dashboard_url=(env.text("LLMOBSERVE_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL).rstrip("/"),
+            dashboard_url=(env.text("LLMOBSERVE_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL).rstrip(
+                "/"
+            ),
             email=email,
             alert_webhook=alert_webhook,
             clerk_secret_key=env.text("CLERK_SECRET_KEY"),
@@ -104,6 +111,10 @@ class Settings:
             local_accounts=(env.text("LLMOBSERVE_LOCAL_ACCOUNTS") or "on").lower()
             not in {"0", "false", "no", "off"},
             sign_up_open=_sign_up_open(env.text("LLMOBSERVE_SIGN_UP")),
+            first_user_claims_default=(
+                env.text("LLMOBSERVE_FIRST_USER_OWNS_DEFAULT") or "on"
+            ).lower()
+            not in {"0", "false", "no", "off"},
             api_key_rate_per_second=_non_negative(env, "LLMOBSERVE_API_KEY_RATE_PER_SECOND", 200.0),
             api_key_rate_burst=int(_non_negative(env, "LLMOBSERVE_API_KEY_RATE_BURST", 1000)),
             log_level=(env.text("LLMOBSERVE_LOG_LEVEL") or "info").lower(),

@@ -264,3 +264,27 @@ async def test_platform_admin_is_granted_by_email_and_withdrawn(world: World) ->
     assert not (await world.user(withdrawn.id)).platform_admin
     with pytest.raises(NotFound):
         await world.accounts.set_platform_admin("nobody@example.com")
+
+
+async def test_the_first_sign_up_of_an_installation_owns_the_default_tenant(world: World) -> None:
+    from application.accounts import LocalAccounts
+    from domain.tenants import DEFAULT_TENANT_ID
+
+    # `serve` made the default tenant and a key before anyone signed up.
+    await world.api_keys.issue(DEFAULT_TENANT_ID, "first key", KeyKind.MANAGEMENT)
+    accounts = LocalAccounts(
+        world.accounts_uow,
+        world.accounts._hasher,
+        world.ids,
+        world.clock,
+        world.mailbox,
+        world.api_keys,
+        first_user_claims_default=True,
+    )
+    first = await accounts.sign_up("ada@example.com", PASSWORD, "Ada")
+    second = await accounts.sign_up("bob@example.com", PASSWORD, "Bob")
+    assert first.tenant is not None and first.tenant.id == DEFAULT_TENANT_ID
+    assert second.tenant is not None and second.tenant.id != DEFAULT_TENANT_ID
+    async with world.accounts_uow(DEFAULT_TENANT_ID) as uow:
+        owners = [m.user_id for m in await uow.memberships.of_tenant(DEFAULT_TENANT_ID)]
+    assert owners == [first.signed_in.user.id]
