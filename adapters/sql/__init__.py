@@ -1,0 +1,4 @@
+"""The SQL adapter: SQLAlchemy Core on SQLite (embedded) and PostgreSQL (production).
+
+Public entry points live in `adapters.sql.database`.
+"""

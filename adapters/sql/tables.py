@@ -1,0 +1,226 @@
+"""The schema as SQLAlchemy Core tables. Every key starts with tenant_id.
+
+The migrations in `migrations/versions` create exactly this (a test compares them);
+PostgreSQL additionally partitions spend_events by month and guards every table
+with row-level security.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from adapters.sql.types import UtcDateTime, json_document
+
+metadata = MetaData()
+
+# The rollup dimensions hold '' for "none", so that they can be part of a primary key
+# on both databases; readers turn '' back into None.
+NO_VALUE = ""
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("default_timezone", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", name="pk_tenants"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("display_prefix", Text, nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    PrimaryKeyConstraint("tenant_id", "key_id", name="pk_api_keys"),
+    UniqueConstraint("secret_hash", name="uq_api_keys_secret_hash"),
+)
+
+caps = Table(
+    "caps",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("cap_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("scope_value", Text),
+    Column("period", Text, nullable=False),
+    Column("limit_nanos", BigInteger, nullable=False),
+    Column("enforcement", Text, nullable=False),
+    Column("thresholds", json_document(), nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("recipients", json_document(), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime),
+    PrimaryKeyConstraint("tenant_id", "cap_id", name="pk_caps"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("alert_id", Text, nullable=False),
+    Column("cap_id", Text, nullable=False),
+    Column("cap_name", Text, nullable=False),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("window_end", UtcDateTime, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("spent_nanos", BigInteger, nullable=False),
+    Column("limit_nanos", BigInteger, nullable=False),
+    Column("recipients", json_document(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", UtcDateTime),
+    Column("next_attempt_at", UtcDateTime),
+    # A dispatcher's claim: nobody else sends this alert before then.
+    Column("lease_until", UtcDateTime),
+    PrimaryKeyConstraint("tenant_id", "alert_id", name="pk_alerts"),
+    # The exactly-once rule: one alert per (cap, window, threshold, kind).
+    UniqueConstraint(
+        "tenant_id", "cap_id", "window_start", "threshold", "kind", name="uq_alerts_once"
+    ),
+)
+Index("ix_alerts_tenant_created", alerts.c.tenant_id, alerts.c.created_at)
+Index(
+    "ix_alerts_pending",
+    alerts.c.created_at,
+    postgresql_where=alerts.c.status == "pending",
+    sqlite_where=alerts.c.status == "pending",
+)
+
+price_overrides = Table(
+    "price_overrides",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    # Time-ordered, so listing by it gives insertion order (the order overrides apply in).
+    Column("override_id", Text, nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("input_nanos", BigInteger, nullable=False),
+    Column("output_nanos", BigInteger, nullable=False),
+    Column("cache_read_nanos", BigInteger),
+    Column("cache_write_nanos", BigInteger),
+    Column("reasoning_nanos", BigInteger),
+    Column("batch_input_nanos", BigInteger),
+    Column("batch_output_nanos", BigInteger),
+    Column("max_output_tokens", Integer),
+    Column("source", Text, nullable=False),
+    Column("aliases", json_document(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "override_id", name="pk_price_overrides"),
+)
+
+spend_events = Table(
+    "spend_events",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("operation", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("agent", Text),
+    Column("customer_id", Text),
+    Column("tags", json_document(), nullable=False),
+    Column("latency_ms", Integer),
+    Column("reservation_id", Text),
+    Column("estimated", Boolean, nullable=False),
+    # NULL means unpriced (unknown model): never a silent $0.
+    Column("cost_nanos", BigInteger),
+    Column("priced_model", Text),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cache_read_tokens", Integer, nullable=False),
+    Column("cache_write_tokens", Integer, nullable=False),
+    Column("reasoning_tokens", Integer, nullable=False),
+    # The partition key is part of the key; uniqueness of event ids is spend_event_ids' job.
+    PrimaryKeyConstraint("tenant_id", "occurred_at", "event_id", name="pk_spend_events"),
+    postgresql_partition_by="RANGE (occurred_at)",
+)
+
+# Idempotency: a partitioned table cannot be unique on (tenant_id, event_id) alone.
+spend_event_ids = Table(
+    "spend_event_ids",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "event_id", name="pk_spend_event_ids"),
+)
+
+DIMENSION_COLUMNS = ("provider", "model", "agent", "customer_id")
+MEASURE_COLUMNS = (
+    "cost_nanos",
+    "unpriced_calls",
+    "calls",
+    "error_calls",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+def _rollup_table(name: str, time_column: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("tenant_id", Text, nullable=False),
+        Column(time_column, UtcDateTime, nullable=False),
+        *(Column(dimension, Text, nullable=False) for dimension in DIMENSION_COLUMNS),
+        *(Column(measure, BigInteger, nullable=False) for measure in MEASURE_COLUMNS),
+        PrimaryKeyConstraint("tenant_id", time_column, *DIMENSION_COLUMNS, name=f"pk_{name}"),
+    )
+
+
+# UTC hours, days, weeks (from Monday) and months; reports read the coarsest that fit,
+# and raw events only for the partial hours at a range's ends (adapters/sql/time_plan.py).
+spend_rollups_hourly = _rollup_table("spend_rollups_hourly", "hour")
+spend_rollups_daily = _rollup_table("spend_rollups_daily", "day")
+spend_rollups_weekly = _rollup_table("spend_rollups_weekly", "week")
+spend_rollups_monthly = _rollup_table("spend_rollups_monthly", "month")
+
+# Each rollup table with its time column, which holds the start of the unit.
+ROLLUPS = (
+    (spend_rollups_hourly, "hour"),
+    (spend_rollups_daily, "day"),
+    (spend_rollups_weekly, "week"),
+    (spend_rollups_monthly, "month"),
+)
+
+TENANT_TABLES = (
+    tenants,
+    api_keys,
+    caps,
+    alerts,
+    price_overrides,
+    spend_events,
+    spend_event_ids,
+    spend_rollups_hourly,
+    spend_rollups_daily,
+    spend_rollups_weekly,
+    spend_rollups_monthly,
+)

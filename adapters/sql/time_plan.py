@@ -1,0 +1,176 @@
+"""Which store answers which part of a time range: rollups, coarsest first, then raw events.
+
+A range [start, end) is covered by whole UTC months, weeks (from Monday, as weekly caps
+count), days and hours, each read from its rollup table; only partial hours need raw
+events. Windows in zones such as Asia/Kolkata start on the half hour, so their edges
+always read a few raw events. A time series uses no grain coarser than its bucket.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from domain.reports import Bucket
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_MONDAY = datetime(1970, 1, 5, tzinfo=UTC)
+
+
+class Grain(enum.Enum):
+    MONTH = "month"
+    WEEK = "week"
+    DAY = "day"
+    HOUR = "hour"
+    RAW = "raw"
+
+
+_USABLE: dict[Bucket | None, tuple[Grain, ...]] = {
+    None: (Grain.MONTH, Grain.WEEK, Grain.DAY, Grain.HOUR),
+    Bucket.DAY: (Grain.DAY, Grain.HOUR),
+    Bucket.HOUR: (Grain.HOUR,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """[start, end) read from one grain's store; sign -1 subtracts it (see `plan`)."""
+
+    grain: Grain
+    start: datetime
+    end: datetime
+    sign: int = 1
+
+    def negated(self) -> Span:
+        return Span(self.grain, self.start, self.end, -self.sign)
+
+
+def bucket_grain(bucket: Bucket) -> Grain:
+    return Grain.HOUR if bucket is Bucket.HOUR else Grain.DAY
+
+
+def floor_to(instant: datetime, grain: Grain) -> datetime:
+    instant = instant.astimezone(UTC)
+    match grain:
+        case Grain.MONTH:
+            return instant.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        case Grain.WEEK:
+            week = timedelta(days=7)
+            return _EPOCH_MONDAY + ((instant - _EPOCH_MONDAY) // week) * week
+        case Grain.DAY:
+            return instant.replace(hour=0, minute=0, second=0, microsecond=0)
+        case Grain.HOUR:
+            return instant.replace(minute=0, second=0, microsecond=0)
+        case Grain.RAW:
+            return instant
+
+
+def ceil_to(instant: datetime, grain: Grain) -> datetime:
+    floor = floor_to(instant, grain)
+    if floor == instant:
+        return floor
+    match grain:
+        case Grain.MONTH:
+            return floor.replace(year=floor.year + floor.month // 12, month=floor.month % 12 + 1)
+        case Grain.WEEK:
+            return floor + timedelta(days=7)
+        case Grain.DAY:
+            return floor + timedelta(days=1)
+        case _:
+            return floor + timedelta(hours=1)
+
+
+def next_unit(unit_start: datetime, grain: Grain) -> datetime:
+    return ceil_to(unit_start + timedelta(microseconds=1), grain)
+
+
+def plan(start: datetime, end: datetime, bucket: Bucket | None = None) -> list[Span]:
+    """Signed spans whose sum is exactly [start, end), at about the least reading cost.
+
+    Whole units of the coarsest grain that fits come from its rollup; what is left at
+    each end lies within one unit and is covered either directly by finer grains or as
+    that whole unit minus the rest of it, whichever reads fewer rows. "The last 30 days"
+    thus ends with this week's rollup minus the days and hours still to come, which hold
+    nothing yet. Sums stay exact: they are integers.
+
+    For a time series, every piece at the bucket's grain and finer stays within one
+    unit, so a span's bucket is a constant unless its own grain is the bucket's.
+    """
+    grains = _USABLE[bucket]
+    return list(_cover(start.astimezone(UTC), end.astimezone(UTC), grains, bucket is not None))
+
+
+# The relative rows read per unit of each grain (raw: per hour of events), for choosing.
+_COST = {Grain.MONTH: 1.0, Grain.WEEK: 1.0, Grain.DAY: 1.0, Grain.HOUR: 0.5, Grain.RAW: 2.0}
+
+
+def _cost(spans: tuple[Span, ...]) -> float:
+    total = 0.0
+    for span in spans:
+        if span.grain is Grain.RAW:
+            total += _COST[Grain.RAW] * (span.end - span.start) / timedelta(hours=1)
+        else:
+            total += _COST[span.grain] * _units(span)
+    return total
+
+
+def _units(span: Span) -> int:
+    if span.grain is Grain.MONTH:
+        return (span.end.year - span.start.year) * 12 + span.end.month - span.start.month
+    size = {Grain.WEEK: timedelta(days=7), Grain.DAY: timedelta(days=1)}.get(
+        span.grain, timedelta(hours=1)
+    )
+    return (span.end - span.start) // size
+
+
+@lru_cache(maxsize=8192)
+def _cover(
+    start: datetime, end: datetime, grains: tuple[Grain, ...], bounded: bool
+) -> tuple[Span, ...]:
+    """The cheapest signed spans summing to [start, end), from `grains` (coarsest first)."""
+    if start >= end:
+        return ()
+    if not grains:
+        return (Span(Grain.RAW, start, end),)
+    grain, finer = grains[0], grains[1:]
+    inner_start, inner_end = ceil_to(start, grain), floor_to(end, grain)
+    options: list[tuple[Span, ...]] = []
+    if inner_start < inner_end:
+        options.append(
+            (
+                Span(grain, inner_start, inner_end),
+                *_within_unit(start, inner_start, grain, finer, bounded),
+                *_within_unit(inner_end, end, grain, finer, bounded),
+            )
+        )
+    else:
+        if not bounded:  # nothing whole here: let finer grains span the boundary freely
+            options.append(_cover(start, end, finer, bounded))
+        if inner_start == inner_end:  # straddles one boundary
+            options.append(
+                (
+                    *_within_unit(start, inner_start, grain, finer, bounded),
+                    *_within_unit(inner_start, end, grain, finer, bounded),
+                )
+            )
+        else:
+            options.append(_within_unit(start, end, grain, finer, bounded))
+    return min(options, key=_cost)
+
+
+def _within_unit(
+    start: datetime, end: datetime, grain: Grain, finer: tuple[Grain, ...], bounded: bool
+) -> tuple[Span, ...]:
+    """[start, end) inside one unit of `grain`: finer grains, or the unit minus the rest."""
+    if start >= end:
+        return ()
+    direct = _cover(start, end, finer, bounded)
+    unit_start = floor_to(start, grain)
+    unit_end = next_unit(unit_start, grain)
+    if (end - start) * 2 <= unit_end - unit_start:
+        return direct  # the rest is the larger part: subtracting it would not pay
+    rest = (*_cover(unit_start, start, finer, bounded), *_cover(end, unit_end, finer, bounded))
+    complement = (Span(grain, unit_start, unit_end), *(span.negated() for span in rest))
+    return min((direct, complement), key=_cost)  # a tie keeps the direct cover

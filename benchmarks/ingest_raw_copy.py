@@ -1,0 +1,179 @@
+"""Raw asyncpg COPY of spend events: the ceiling an ingest path is measured against.
+
+`copy_rate(owner_dsn, events, batch_size)` COPYs the events into spend_events, one COPY
+(one transaction) per batch, and returns events/s. It runs as the table owner: COPY FROM
+is refused on a table under row-level security for any other role. The rows go in under
+their own tenant id (default "raw-copy"), so they never collide with the same events
+ingested through the service.
+
+Run alone, it compares the ceiling with the SQL adapter's own ingest (the unit of work
+the HTTP API uses: ids claimed, events inserted, four rollups upserted, one statement
+per batch, as the application role under row-level security):
+
+    .venv/bin/python benchmarks/ingest_raw_copy.py [--events 50000] [--batch 100]
+        [--concurrency 4] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from adapters.sql.database import APP_ROLE, SqlUnitOfWorkFactory, make_engine, migrate
+from adapters.sql.mapping import event_row
+from adapters.sql.urls import with_user
+from domain.events import SpendEvent
+from domain.money import Money
+from domain.usage import Usage
+from tests.support.services import (
+    create_database,
+    drop_database,
+    scratch_database_name,
+    test_database_url,
+)
+
+COPY_COLUMNS = (
+    "tenant_id",
+    "occurred_at",
+    "event_id",
+    "provider",
+    "model",
+    "operation",
+    "status",
+    "agent",
+    "customer_id",
+    "tags",
+    "latency_ms",
+    "reservation_id",
+    "estimated",
+    "cost_nanos",
+    "priced_model",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+def copy_record(event: SpendEvent, tenant_id: str) -> tuple[Any, ...]:
+    row = event_row(event) | {"tenant_id": tenant_id, "tags": json.dumps(dict(event.tags))}
+    return tuple(row[column] for column in COPY_COLUMNS)
+
+
+async def copy_rate(
+    owner_dsn: str,
+    events: Sequence[SpendEvent],
+    batch_size: int = 100,
+    tenant_id: str = "raw-copy",
+) -> float:
+    """Events per second COPYing `events` in batches (records prepared before timing)."""
+    batches = [
+        [copy_record(event, tenant_id) for event in events[offset : offset + batch_size]]
+        for offset in range(0, len(events), batch_size)
+    ]
+    connection = await asyncpg.connect(owner_dsn)
+    try:
+        started = time.perf_counter()
+        for batch in batches:
+            await connection.copy_records_to_table(
+                "spend_events", records=batch, columns=COPY_COLUMNS
+            )
+        return len(events) / (time.perf_counter() - started)
+    finally:
+        await connection.close()
+
+
+def synthetic_events(count: int, tenant_id: str, seed: int = 3) -> list[SpendEvent]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    events = []
+    for index in range(count):
+        customer = int(rng.paretovariate(1.1)) % 2_000
+        output = rng.randrange(10, 1_500)
+        events.append(
+            SpendEvent(
+                tenant_id=tenant_id,
+                event_id=f"evt_{index:010d}",
+                occurred_at=now - timedelta(seconds=rng.randrange(3_600)),
+                provider="openai",
+                model=f"gpt-model-{customer % 40}",
+                usage=Usage(input_tokens=rng.randrange(50, 8_000), output_tokens=output),
+                agent="support/triage",
+                customer_id=f"cus_{customer:05d}",
+                latency_ms=rng.randrange(80, 4_000),
+                cost=Money(rng.randrange(10**4, 10**7)),
+                priced_model=f"gpt-model-{customer % 40}",
+            )
+        )
+    return events
+
+
+async def adapter_rate(
+    app_url: str, events: list[SpendEvent], batch_size: int, concurrency: int
+) -> float:
+    engine = make_engine(app_url)
+    factory = SqlUnitOfWorkFactory(engine)
+    queue: asyncio.Queue[list[SpendEvent]] = asyncio.Queue()
+    for offset in range(0, len(events), batch_size):
+        queue.put_nowait(events[offset : offset + batch_size])
+
+    async def worker() -> None:
+        while not queue.empty():
+            batch = queue.get_nowait()
+            async with factory(batch[0].tenant_id) as uow:
+                await uow.events.add_new(batch)
+                await uow.commit()
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return len(events) / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--database-url", default=test_database_url())
+    args = parser.parse_args()
+
+    name = scratch_database_name("bench_ingest")
+    owner_url = await create_database(args.database_url, name)
+    try:
+        await asyncio.to_thread(migrate, owner_url)
+        events = synthetic_events(args.events, "bench")
+        adapter = await adapter_rate(
+            with_user(owner_url, APP_ROLE), events, args.batch, args.concurrency
+        )
+        ceiling = await copy_rate(
+            owner_url.replace("postgresql+asyncpg://", "postgresql://", 1), events, args.batch
+        )
+        print(f"{args.events:,} events in batches of {args.batch}:")
+        print(
+            f"  SQL adapter ({args.concurrency} concurrent units of work, add_new + 4 rollups):  "
+            f"{adapter:10,.0f} events/s"
+        )
+        print(f"  raw asyncpg COPY (one connection, one COPY per batch): {ceiling:10,.0f} events/s")
+        print(f"  adapter / COPY: {adapter / ceiling:.0%}")
+    finally:
+        await drop_database(args.database_url, name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
