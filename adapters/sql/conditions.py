@@ -48,6 +48,7 @@ def cap_condition(cap: Cap, dialect: str) -> Predicate:
             case CapScope.PROVIDER:
                 return [lowered(columns.provider, dialect) == value.lower()]
             case CapScope.MODEL:
+                # Exact name only; spent_in widens a model cap to its snapshots in Python.
                 return [lowered(columns.model, dialect) == value.lower()]
             case CapScope.AGENT:
                 if not value:

@@ -16,7 +16,8 @@ from adapters.sql.session import SqlSession
 from adapters.sql.spend_query import spend_totals_query
 from adapters.sql.tables import spend_event_ids, spend_events
 from application.ports import SpendEventRepository
-from domain.caps import Cap
+from domain.attribution import Attribution
+from domain.caps import Cap, CapScope
 from domain.events import SpendEvent
 from domain.money import Money
 from domain.periods import Window
@@ -62,6 +63,26 @@ class SqlSpendEvents(SpendEventRepository):
         if not cap.enabled:  # a disabled cap matches nothing (Cap.matches)
             return Money.zero()
         dialect = self._session.dialect
+        if cap.scope is CapScope.MODEL:
+            # A model cap covers dated snapshots and prefixed names ("gpt-4o" covers
+            # "openai/gpt-4o-2024-08-06"): the domain decides per (provider, model) group,
+            # of which a window holds few.
+            groups = spend_totals_query(
+                dialect,
+                tenant_id,
+                window.start,
+                window.end,
+                keys=("provider", "model"),
+                measures=("cost_nanos", "calls"),
+            )
+            rows = await self._session.execute(groups)
+            return Money(
+                sum(
+                    int(row.cost_nanos)
+                    for row in rows
+                    if cap.matches(Attribution(row.provider, row.model))
+                )
+            )
         query = spend_totals_query(
             dialect,
             tenant_id,

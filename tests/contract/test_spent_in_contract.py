@@ -67,9 +67,10 @@ async def test_a_window_inside_one_hour_reads_raw_events(backend: Backend) -> No
 @pytest.mark.parametrize(
     ("scope", "value", "expected"),
     [
-        (CapScope.GLOBAL, None, 1 + 2 + 4 + 8 + 16 + 32 + 64),
-        (CapScope.PROVIDER, "OPENAI", 1 + 2 + 32 + 64),
-        (CapScope.MODEL, "gpt-4O", 1 + 32),
+        (CapScope.GLOBAL, None, 1 + 2 + 4 + 8 + 16 + 32 + 64 + 128 + 256),
+        (CapScope.PROVIDER, "OPENAI", 1 + 2 + 32 + 64 + 128 + 256),
+        (CapScope.MODEL, "gpt-4O", 1 + 32 + 128 + 256),
+        (CapScope.MODEL, "gpt-4o-2024-08-06", 128),
         (CapScope.AGENT, "research", 2 + 4 + 8),
         (CapScope.AGENT, "planner/research", 2),
         (CapScope.AGENT, "plan", 0),
@@ -114,6 +115,8 @@ async def test_scopes_match_as_the_domain_says(
                 customer_id="CUS_1",
                 agent="research-team",
             ),
+            event(tenant, "e8", at, cost=128, provider="openai", model="gpt-4o-2024-08-06"),
+            event(tenant, "e9", at, cost=256, provider="openai", model="openai/gpt-4o"),
             event(tenant, "err", at, cost=0, status=CallStatus.ERROR),
             event(tenant, "unpriced", at, cost=None, agent="research", customer_id="cus_1"),
         ],
