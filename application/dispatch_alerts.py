@@ -169,7 +169,8 @@ class DispatchAlerts:
                     "resending with the same message id",
                     current.id,
                 )
-            await uow.alerts.save(in_flight(current, now))
+            if not await uow.alerts.save_if_unchanged(in_flight(current, now), current.attempts):
+                return None  # another dispatcher began this attempt first
             await uow.commit()
         return current
 

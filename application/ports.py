@@ -80,6 +80,12 @@ class AlertRepository(Protocol):
 
     async def save(self, alert: Alert) -> None: ...
 
+    async def save_if_unchanged(self, alert: Alert, expected_attempts: int) -> bool:
+        """Save only while the stored row is pending with `expected_attempts`; True if saved.
+
+        A compare-and-set: of two dispatchers holding the same alert, one wins."""
+        ...
+
 
 class ApiKeyRepository(Protocol):
     async def add(self, key: ApiKey) -> None: ...

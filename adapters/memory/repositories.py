@@ -178,6 +178,20 @@ class MemoryAlerts(AlertRepository):
 
         self._staging.writes.append(write)
 
+    async def save_if_unchanged(self, alert: Alert, expected_attempts: int) -> bool:
+        current = self._store.alerts.get(alert.id)
+        if (
+            current is None
+            or current.tenant_id != alert.tenant_id
+            or current.status is not AlertStatus.PENDING
+            or current.attempts != expected_attempts
+        ):
+            return False
+        # Applied at once, like a row lock taken by UPDATE: a second caller sees the change.
+        self._store.alerts[alert.id] = alert
+        self._staging.undo.append(lambda: self._store.alerts.__setitem__(alert.id, current))
+        return True
+
 
 class MemoryApiKeys(ApiKeyRepository):
     def __init__(self, store: MemoryStore, staging: Staging) -> None:

@@ -78,6 +78,28 @@ class SqlAlerts(AlertRepository):
         claimed = [alert_from(row) for row in rows]
         return sorted(claimed, key=lambda alert: (alert.created_at, alert.id))
 
+    async def save_if_unchanged(self, alert: Alert, expected_attempts: int) -> bool:
+        # UPDATE takes the row lock; a concurrent dispatcher waits, then re-checks the
+        # WHERE clause against the committed row (READ COMMITTED) and updates nothing.
+        columns = alerts.c
+        values = {
+            name: value
+            for name, value in alert_row(alert).items()
+            if name not in ("tenant_id", "alert_id")
+        }
+        statement = (
+            update(alerts)
+            .where(
+                columns.tenant_id == alert.tenant_id,
+                columns.alert_id == alert.id,
+                columns.status == AlertStatus.PENDING.value,
+                columns.attempts == expected_attempts,
+            )
+            .values(**values)
+            .returning(columns.alert_id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
     async def save(self, alert: Alert) -> None:
         row = alert_row(alert) | {"lease_until": None}  # saving ends the sender's lease
         await self._session.execute(insert_or_replace(self._session.dialect, alerts, row))

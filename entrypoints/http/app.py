@@ -63,9 +63,11 @@ def openapi_config() -> OpenAPIConfig:
         version=_version(),
         description="LLM cost tracking and spending caps. Money is a decimal string of USD.",
         path="/schema",
-        components=Components(security_schemes={
-            "apiKey": SecurityScheme(type="http", scheme="bearer", bearer_format="llmo_sk_...")
-        }),
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer", bearer_format="llmo_sk_...")
+            }
+        ),
         security=[{"apiKey": []}],
     )
 

@@ -177,3 +177,34 @@ async def test_two_concurrent_claimers_never_share_an_alert(backend: Backend) ->
     assert not set(first) & set(second)
     assert sorted(first + second) == sorted(f"a{i}" for i in range(10))
     assert sorted([len(first), len(second)]) == [4, 6]
+
+
+async def test_save_if_unchanged_lets_one_of_two_dispatchers_begin(backend: Backend) -> None:
+    tenant = new_tenant()
+    pending = alert(tenant, "alrt_cas")
+    async with backend.uow(tenant) as uow:
+        await uow.alerts.add_if_absent(pending)
+        await uow.commit()
+
+    async def begin(marker: str) -> bool:
+        async with backend.uow(tenant) as uow:
+            started = replace(pending, attempts=1, last_error=marker)
+            if not await uow.alerts.save_if_unchanged(started, expected_attempts=0):
+                return False
+            await asyncio.sleep(0.05)  # hold the row while the other one tries
+            await uow.commit()
+            return True
+
+    results = await asyncio.gather(begin("first"), begin("second"))
+    assert sorted(results) == [False, True]
+    async with backend.uow(tenant) as uow:
+        stored = await uow.alerts.get(tenant, "alrt_cas")
+        # A row no longer pending, or at another attempt count, is never overwritten.
+        assert await uow.alerts.save_if_unchanged(replace(pending, attempts=5), 0) is False
+        sent = replace(pending, attempts=1, status=AlertStatus.SENT)
+        assert await uow.alerts.save_if_unchanged(sent, 1) is True
+        await uow.commit()
+    assert stored is not None and stored.attempts == 1
+    assert stored.last_error == ("first" if results[0] else "second")
+    async with backend.uow(tenant) as uow:
+        assert await uow.alerts.save_if_unchanged(replace(pending, attempts=2), 1) is False
