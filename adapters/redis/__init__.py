@@ -1,0 +1,1 @@
+"""Redis adapters: live cap counters and reservations (Lua), and the client arq shares."""
