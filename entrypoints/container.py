@@ -42,6 +42,7 @@ from application.cap_alerts import CapAlerts
 from application.cap_counters import CapCounters
 from application.clerk_sync import ClerkSync
 from application.dispatch_alerts import DispatchAlerts
+from application.forecast import ForecastCaps
 from application.maintenance import MonitorCaps, ReconcileCounters, SweepReservations
 from application.manage_caps import CapProgressReader, ManageCaps
 from application.ports import SpendCounters, UnitOfWorkFactory
@@ -135,6 +136,9 @@ class Application(containers.DeclarativeContainer):
         default_recipients=providers.Singleton(TenantAdmins, infra.accounts_uow_factory),
     )
     monitor_caps = providers.Singleton(MonitorCaps, infra.uow_factory, cap_alerts, infra.clock)
+    forecast_caps = providers.Singleton(
+        ForecastCaps, infra.uow_factory, cap_counters, infra.ids, infra.clock
+    )
     reconcile_counters = providers.Singleton(
         ReconcileCounters, infra.uow_factory, cap_counters, infra.clock
     )

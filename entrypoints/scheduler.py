@@ -46,6 +46,12 @@ async def monitor_caps(container: Application) -> int:
     return raised
 
 
+async def forecast_caps(container: Application) -> int:
+    """Raise a forecast alert for each cap whose current rate passes its limit in-window."""
+    raised: int = await container.forecast_caps()()
+    return raised
+
+
 async def reconcile_counters(container: Application) -> int:
     """Rebuild the live counters from the events; returns how many were corrected."""
     drifts = await container.reconcile_counters()()
@@ -80,6 +86,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("dispatch_alerts", dispatch_alerts, timedelta(seconds=30)),
     Job("monitor_caps", monitor_caps, timedelta(minutes=5)),
+    Job("forecast_caps", forecast_caps, timedelta(minutes=5)),
     Job("reconcile_counters", reconcile_counters, timedelta(minutes=10), at_startup=True),
     Job("sweep_reservations", sweep_reservations, timedelta(minutes=1)),
     Job("maintain_partitions", maintain_partitions, timedelta(days=1), at_startup=True),

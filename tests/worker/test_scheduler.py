@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from dependency_injector import providers
+
+from application.ports import AlertQuery
+from domain.alerts import AlertKind
+from domain.events import SpendEvent
+from domain.usage import Usage
 from entrypoints.container import build_container
 from entrypoints.scheduler import JOBS, InProcessScheduler, Job, scheduler_lifespan
 from entrypoints.settings import Settings
+from tests.support.clock import MutableClock
 from tests.worker.support import (
     OWNER,
     cap_with_recipient,
@@ -106,3 +113,26 @@ async def test_the_lifespan_runs_the_jobs_only_without_redis() -> None:
     )
     async with scheduler_lifespan(with_redis)(None):
         pass  # nothing started, nothing dialled
+
+
+async def test_the_forecast_job_warns_of_a_cap_the_current_rate_will_pass() -> None:
+    collector = memory_collector()
+    container = collector.container
+    clock = MutableClock(datetime(2026, 3, 11, tzinfo=UTC))  # a third of March gone
+    container.infra.clock.override(providers.Object(clock))
+    await cap_with_recipient(collector, limit="1.00")
+    spend = SpendEvent(
+        tenant_id="default",
+        event_id="forecast-1",
+        occurred_at=clock.now(),
+        provider="openai",
+        model="gpt-4o-mini",
+        usage=Usage(input_tokens=3_000_000),  # $0.45 in ten days: $1.39 by the 31st
+    )
+    await container.record_spend()(OWNER, [spend])
+    scheduler = InProcessScheduler(container)
+    assert await scheduler.run_once("forecast_caps") == 1
+    assert await scheduler.run_once("forecast_caps") == 0
+    async with container.infra.uow_factory()("default") as uow:
+        alerts = await uow.alerts.list("default", AlertQuery())
+    assert [a.kind for a in alerts if a.kind is AlertKind.FORECAST] == [AlertKind.FORECAST]

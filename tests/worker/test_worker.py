@@ -84,6 +84,7 @@ def test_every_job_is_a_function_and_a_cron_job() -> None:
     [
         ("dispatch_alerts", timedelta(seconds=30)),
         ("monitor_caps", timedelta(minutes=5)),
+        ("forecast_caps", timedelta(minutes=5)),
         ("reconcile_counters", timedelta(minutes=10)),
         ("sweep_reservations", timedelta(minutes=1)),
         ("maintain_partitions", timedelta(days=1)),
