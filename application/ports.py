@@ -177,6 +177,13 @@ class SpendCounters(Protocol):
         """Reconcile: force spent to the truth; returns the previous value (None if absent)."""
         ...
 
+    async def replace_if_unchanged(
+        self, key: CounterKey, expected: Money | None, spent: Money, ttl_seconds: int
+    ) -> bool:
+        """Reconcile without losing a concurrent increment: set spent only while the store
+        still holds `expected` (None: still absent); True when replaced."""
+        ...
+
     async def add_spent(self, amounts: Mapping[CounterKey, Money]) -> dict[CounterKey, Money]:
         """Add to keys the store holds; return their new spent. Absent keys are left absent."""
         ...

@@ -58,6 +58,16 @@ class InProcessCounters(SpendCounters):
         self._ttl(key, ttl_seconds)
         return previous
 
+    async def replace_if_unchanged(
+        self, key: CounterKey, expected: Money | None, spent: Money, ttl_seconds: int
+    ) -> bool:
+        current = Money(self._spent[key]) if self._live(key) else None
+        if current != expected:
+            return False
+        self._spent[key] = spent.nanos
+        self._ttl(key, ttl_seconds)
+        return True
+
     async def add_spent(self, amounts: Mapping[CounterKey, Money]) -> dict[CounterKey, Money]:
         result = {}
         for key, amount in amounts.items():

@@ -85,6 +85,7 @@ class RedisCounters(SpendCounters):
         self._finish = redis.register_script(lua.FINISH)
         self._sweep_tenant = redis.register_script(lua.SWEEP_TENANT)
         self._add_spent = redis.register_script(lua.ADD_SPENT)
+        self._replace_if_unchanged = redis.register_script(lua.REPLACE_IF_UNCHANGED)
         # The cap check is the hot path: concurrent checks share round trips.
         self._reserve_batched = ScriptBatcher(redis, self._reserve)
         self._listed: dict[str, float] = {}
@@ -123,6 +124,16 @@ class RedisCounters(SpendCounters):
                 self._keys.spent(key), spent.nanos, ex=ttl_seconds, get=True
             )
         return None if previous is None else Money(int(previous))
+
+    async def replace_if_unchanged(
+        self, key: CounterKey, expected: Money | None, spent: Money, ttl_seconds: int
+    ) -> bool:
+        async with _reachable():
+            replaced = await self._replace_if_unchanged(
+                keys=[self._keys.spent(key)],
+                args=["" if expected is None else str(expected.nanos), spent.nanos, ttl_seconds],
+            )
+        return bool(replaced)
 
     async def add_spent(self, amounts: Mapping[CounterKey, Money]) -> dict[CounterKey, Money]:
         result: dict[CounterKey, Money] = {}

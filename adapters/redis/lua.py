@@ -133,3 +133,16 @@ for i, key in ipairs(KEYS) do
 end
 return out
 """
+
+
+# KEYS[1] spent key; ARGV[1] expected value ('' = absent), ARGV[2] new value, ARGV[3] TTL.
+# Reconcile's compare-and-set: an increment that lands between reading the truth and
+# writing it makes the values differ, and the stale truth is not written.
+REPLACE_IF_UNCHANGED = """
+local current = redis.call('GET', KEYS[1])
+if (ARGV[1] == '' and not current) or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""

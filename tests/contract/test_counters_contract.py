@@ -115,6 +115,19 @@ async def test_overwrite_forces_the_truth_and_returns_what_was_there(subject: Su
     assert (await subject.counters.read([key]))[key] == CounterReading(Money(55), Money(0))
 
 
+async def test_replace_if_unchanged_is_a_compare_and_set(subject: Subject) -> None:
+    key = subject.key()
+    assert await subject.counters.replace_if_unchanged(key, Money(5), Money(9), TTL) is False
+    assert await subject.counters.read([key]) == {key: None}
+    assert await subject.counters.replace_if_unchanged(key, None, Money(40), TTL) is True
+    assert 0 < await subject.spent_ttl(key) <= TTL
+    await subject.counters.add_spent({key: Money(2)})  # an ingest lands meanwhile
+    assert await subject.counters.replace_if_unchanged(key, Money(40), Money(41), TTL) is False
+    assert (await subject.counters.read([key]))[key] == CounterReading(Money(42), Money(0))
+    assert await subject.counters.replace_if_unchanged(key, Money(42), Money(41), TTL) is True
+    assert (await subject.counters.read([key]))[key] == CounterReading(Money(41), Money(0))
+
+
 async def test_add_spent_moves_live_keys_and_leaves_absent_ones_absent(subject: Subject) -> None:
     (live,) = await seeded(subject, Money(100), "cap_live")
     absent = subject.key("cap_absent")

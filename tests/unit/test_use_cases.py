@@ -399,3 +399,39 @@ async def test_changing_a_caps_scope_recounts_its_window(app: Harness, clock: Mu
     assert (await app.caps.get(app.principal(), cap.id)).status.spent == Money.parse("0.15")
     moved = await app.caps.update(app.principal(), cap.id, {"scope_value": "b"})
     assert moved.status.spent == Money.parse("0.30")
+
+
+async def test_reconcile_never_erases_an_increment_that_lands_while_it_runs(
+    app: Harness, clock: MutableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from application.cap_counters import counter_key
+
+    cap = (
+        await app.caps.create(
+            app.principal(), CapDraft("g", CapScope.GLOBAL, Period.MONTHLY, Money.usd(10))
+        )
+    ).cap
+    await app.record(app.principal(), [event(clock)])
+    key = counter_key(cap, cap.window_at(clock.now()))
+    await app.counter_store.overwrite(key, Money.parse("0.05"), 3600)  # drifted cache
+    events = MemoryUnitOfWorkFactory.__call__
+
+    def racing_factory(self: MemoryUnitOfWorkFactory, tenant_id: str | None = None):  # type: ignore[no-untyped-def]
+        uow = events(self, tenant_id)
+        truth = uow.events.spent_in
+
+        async def spent_in_while_an_event_is_counted(*args: object) -> Money:
+            result = await truth(*args)  # type: ignore[arg-type]
+            await app.counter_store.add_spent({key: Money.parse("0.15")})
+            return result
+
+        uow.events.spent_in = spent_in_while_an_event_is_counted  # type: ignore[method-assign]
+        return uow
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MemoryUnitOfWorkFactory, "__call__", racing_factory)
+        assert await app.reconcile() == []  # the cache moved: nothing overwritten
+    reading = (await app.counter_store.read([key]))[key]
+    assert reading is not None and reading.spent == Money.parse("0.20")
+    [drift] = await app.reconcile()  # a quiet run then fixes the drift exactly
+    assert (drift.cached_nanos, drift.true_nanos) == (200_000_000, 150_000_000)
