@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.cap_counters import CapCounters
+from application.cap_rules_cache import CapRulesCache
 from application.errors import Invalid, NotFound, require
 from application.ports import Clock, CounterStoreUnavailable, IdGenerator, UnitOfWorkFactory
 from domain.access import Permission, Principal
@@ -84,11 +85,17 @@ class ManageCaps:
         progress: CapProgressReader,
         ids: IdGenerator,
         clock: Clock,
+        rules: CapRulesCache | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._progress = progress
         self._ids = ids
         self._clock = clock
+        self._rules = rules
+
+    def _changed(self, tenant_id: str) -> None:
+        if self._rules is not None:
+            self._rules.invalidate(tenant_id)
 
     async def create(self, principal: Principal, draft: CapDraft) -> CapProgress:
         require(principal, Permission.MANAGE_CAPS)
@@ -100,6 +107,7 @@ class ManageCaps:
                 raise Invalid("caps", f"a tenant has at most {MAX_CAPS_PER_TENANT} caps")
             await uow.caps.add(cap)
             await uow.commit()
+        self._changed(principal.tenant_id)
         return (await self._progress.progress([cap]))[0]
 
     async def update(
@@ -118,6 +126,7 @@ class ManageCaps:
                 raise Invalid(exc.field, exc.message) from exc
             await uow.caps.update(updated)
             await uow.commit()
+        self._changed(principal.tenant_id)
         if _counts_other_calls(cap, updated):
             try:
                 await self._progress.counters.refresh(updated, self._clock.now())
@@ -131,6 +140,7 @@ class ManageCaps:
             if not await uow.caps.delete(principal.tenant_id, cap_id):
                 raise NotFound("cap")
             await uow.commit()
+        self._changed(principal.tenant_id)
 
     async def get(self, principal: Principal, cap_id: str) -> CapProgress:
         require(principal, Permission.READ_SPEND)

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from application.cap_counters import CapCounters, counter_key, counter_ttl_seconds
+from application.cap_rules_cache import CapRulesCache
 from application.errors import Invalid, NotFound, require
 from application.ports import (
     Clock,
     CounterStoreUnavailable,
     IdGenerator,
-    PriceOverrideRepository,
     UnitOfWorkFactory,
 )
 from application.record_spend import RecordSpend
@@ -22,7 +22,7 @@ from domain.attribution import Attribution
 from domain.caps import Cap, CapStatus, Enforcement, matching_caps
 from domain.events import SpendEvent
 from domain.money import Money
-from domain.pricing import PriceCatalog, cost_of, overrides_index
+from domain.pricing import ModelPrice, PriceCatalog, cost_of
 from domain.reservations import CounterLimit, Reservation
 from domain.usage import Usage
 
@@ -76,6 +76,7 @@ class CheckAndReserve:
         ids: IdGenerator,
         clock: Clock,
         fail_policy: FailPolicy = FailPolicy.OPEN,
+        rules: CapRulesCache | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._catalog = catalog
@@ -83,6 +84,8 @@ class CheckAndReserve:
         self._ids = ids
         self._clock = clock
         self._fail_policy = fail_policy
+        # No cache given: read the rules afresh on every check.
+        self._rules = rules or CapRulesCache(uow_factory, clock, timedelta(0))
 
     async def __call__(self, principal: Principal, request: CheckRequest) -> CheckResult:
         require(principal, Permission.INGEST)
@@ -90,13 +93,13 @@ class CheckAndReserve:
             raise Invalid("ttl_seconds", f"must be between 1 and {MAX_TTL_SECONDS}")
         tenant_id = principal.tenant_id
         now = self._clock.now()
-        async with self._uow_factory(tenant_id) as uow:
-            caps = [
-                c
-                for c in matching_caps(await uow.caps.list(tenant_id), request.attribution)
-                if c.enforcement is Enforcement.BLOCK
-            ]
-            amount = await self._estimate(uow.price_overrides, tenant_id, request, now)
+        rules = await self._rules.rules(tenant_id)
+        caps = [
+            c
+            for c in matching_caps(rules.caps, request.attribution)
+            if c.enforcement is Enforcement.BLOCK
+        ]
+        amount = self._estimate(rules.overrides, request, now)
         if not caps:
             return CheckResult(allowed=True, amount=amount)
         # A call with no known cost still holds one nano-USD, so an exhausted cap refuses it.
@@ -115,10 +118,9 @@ class CheckAndReserve:
         except CounterStoreUnavailable:
             return await self._unverified(caps, amount, now)
 
-    async def _estimate(
+    def _estimate(
         self,
-        overrides_repo: PriceOverrideRepository,
-        tenant_id: str,
+        overrides: dict[tuple[str, str], list[ModelPrice]],
         request: CheckRequest,
         now: datetime,
     ) -> Money:
@@ -128,7 +130,6 @@ class CheckAndReserve:
             return request.estimated_cost
         if request.estimated_usage is None:
             return Money.zero()
-        overrides = overrides_index(await overrides_repo.list(tenant_id))
         price = self._catalog.resolve(
             request.attribution.provider, request.attribution.model, now.date(), overrides
         )

@@ -40,6 +40,7 @@ from application.blocked_alerts import BlockedCallAlerts
 from application.blocked_caps import BlockedCaps
 from application.cap_alerts import CapAlerts
 from application.cap_counters import CapCounters
+from application.cap_rules_cache import CapRulesCache
 from application.clerk_sync import ClerkSync
 from application.dispatch_alerts import DispatchAlerts
 from application.forecast import ForecastCaps
@@ -101,6 +102,9 @@ class Application(containers.DeclarativeContainer):
     record_spend = providers.Singleton(
         RecordSpend, infra.uow_factory, catalog, cap_counters, cap_alerts, infra.clock
     )
+    cap_rules = providers.Singleton(
+        CapRulesCache, infra.uow_factory, infra.clock, settings.provided.cap_rules_ttl
+    )
     check_and_reserve = providers.Singleton(
         CheckAndReserve,
         infra.uow_factory,
@@ -109,13 +113,14 @@ class Application(containers.DeclarativeContainer):
         infra.ids,
         infra.clock,
         settings.provided.cap_fail_policy,
+        cap_rules,
     )
     finish_reservation = providers.Singleton(
         FinishReservation, cap_counters, record_spend, infra.clock
     )
     cap_progress = providers.Singleton(CapProgressReader, cap_counters, infra.clock)
     manage_caps = providers.Singleton(
-        ManageCaps, infra.uow_factory, cap_progress, infra.ids, infra.clock
+        ManageCaps, infra.uow_factory, cap_progress, infra.ids, infra.clock, cap_rules
     )
     blocked_caps = providers.Singleton(BlockedCaps, infra.uow_factory, cap_progress)
     spend_reports = providers.Singleton(SpendReportsService, infra.uow_factory)

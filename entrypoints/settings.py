@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from adapters.email.config import EmailConfig, EmailConfigError
 from adapters.webhooks.config import WebhookConfig, WebhookConfigError
@@ -34,6 +35,9 @@ class Settings:
     migration_database_url: str | None = None
     redis_url: str | None = None
     cap_fail_policy: FailPolicy = FailPolicy.OPEN
+    # How old this process's copy of a tenant's caps may be on the cap-check path
+    # (a change made in this process applies at once; other processes within this).
+    cap_rules_ttl: timedelta = timedelta(seconds=1)
     dashboard_url: str = DEFAULT_DASHBOARD_URL
     email: EmailConfig = field(default_factory=EmailConfig)
     alert_webhook: WebhookConfig | None = None
@@ -95,6 +99,9 @@ class Settings:
             migration_database_url=env.text("LLMOBSERVE_MIGRATION_DATABASE_URL"),
             redis_url=env.text("LLMOBSERVE_REDIS_URL"),
             cap_fail_policy=FailPolicy(policy),
+            cap_rules_ttl=timedelta(
+                seconds=_non_negative(env, "LLMOBSERVE_CAP_RULES_CACHE_SECONDS", 1.0)
+            ),
             dashboard_url=(env.text("LLMOBSERVE_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL).rstrip(
                 "/"
             ),

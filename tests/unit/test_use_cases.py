@@ -435,3 +435,39 @@ async def test_reconcile_never_erases_an_increment_that_lands_while_it_runs(
     assert reading is not None and reading.spent == Money.parse("0.20")
     [drift] = await app.reconcile()  # a quiet run then fixes the drift exactly
     assert (drift.cached_nanos, drift.true_nanos) == (200_000_000, 150_000_000)
+
+
+async def test_the_cap_check_reads_a_short_lived_copy_of_the_caps(clock: MutableClock) -> None:
+    from adapters.memory.counters import InProcessCounters
+    from application.cap_rules_cache import CapRulesCache
+    from application.manage_caps import CapProgressReader, ManageCaps
+    from application.reservations import CheckAndReserve
+    from domain.caps import Cap
+
+    uow = MemoryUnitOfWorkFactory()
+    base = Harness(uow, InProcessCounters(clock), clock)
+    rules = CapRulesCache(uow, clock, timedelta(seconds=1))
+    check = CheckAndReserve(uow, base.catalog, base.counters, base.ids, clock, rules=rules)
+    caps = ManageCaps(uow, CapProgressReader(base.counters, clock), base.ids, clock, rules)
+    ask = CheckRequest(Attribution("openai", "gpt-4o"), estimated_cost=Money.usd(2))
+    assert (await check(base.principal(), ask)).allowed
+    # A cap written by another process (straight into the store) is seen once the copy ages.
+    async with uow("default") as tx:
+        await tx.caps.add(
+            Cap(
+                "cap_x",
+                "default",
+                "x",
+                CapScope.GLOBAL,
+                Period.DAILY,
+                Money.usd(1),
+                Enforcement.BLOCK,
+            )
+        )
+        await tx.commit()
+    assert (await check(base.principal(), ask)).allowed
+    clock.advance(seconds=1)
+    assert not (await check(base.principal(), ask)).allowed
+    # A change made through this process applies at once.
+    await caps.delete(base.principal(), "cap_x")
+    assert (await check(base.principal(), ask)).allowed
