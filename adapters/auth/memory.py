@@ -10,10 +10,9 @@ import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from adapters.memory.repositories import MemoryTenants, Staging
+from adapters.memory.repositories import MemoryTenants, StagedTransaction, Staging
 from adapters.memory.store import MemoryStore
 from application.auth_ports import (
     AccountsUnitOfWork,
@@ -229,9 +228,9 @@ class MemoryTenantLinks(_Repo, TenantLinkRepository):
         return sorted(c for c, p in self._store.parents.items() if p == parent_tenant_id)
 
 
-class MemoryAccountsUnitOfWork(AccountsUnitOfWork):
+class MemoryAccountsUnitOfWork(StagedTransaction, AccountsUnitOfWork):
     def __init__(self, store: AccountsStore, tenants_store: MemoryStore) -> None:
-        self._staging = Staging()
+        super().__init__()
         self.users = MemoryUsers(store, self._staging)
         self.memberships = MemoryMemberships(store, self._staging)
         self.invitations = MemoryInvitations(store, self._staging)
@@ -241,23 +240,6 @@ class MemoryAccountsUnitOfWork(AccountsUnitOfWork):
         self.webhook_receipts = MemoryWebhookReceipts(store, self._staging)
         self.tenant_links = MemoryTenantLinks(store, self._staging)
         self.tenants = MemoryTenants(tenants_store, self._staging)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.rollback()
-
-    async def commit(self) -> None:
-        self._staging.commit()
-
-    async def rollback(self) -> None:
-        self._staging.rollback()
 
 
 class MemoryAccountsUnitOfWorkFactory(AccountsUnitOfWorkFactory):

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.auth.sql_repositories import (
@@ -18,14 +15,14 @@ from adapters.auth.sql_repositories import (
     SqlUsers,
     SqlWebhookReceipts,
 )
-from adapters.sql.session import SqlSession
+from adapters.sql.session import SqlTransaction
 from adapters.sql.tenants import SqlTenants
 from application.auth_ports import AccountsUnitOfWork, AccountsUnitOfWorkFactory
 
 
-class SqlAccountsUnitOfWork(AccountsUnitOfWork):
+class SqlAccountsUnitOfWork(SqlTransaction, AccountsUnitOfWork):
     def __init__(self, engine: AsyncEngine, tenant_id: str | None) -> None:
-        self._session = SqlSession(engine, tenant_id)
+        super().__init__(engine, tenant_id)
         self.users = SqlUsers(self._session)
         self.memberships = SqlMemberships(self._session)
         self.invitations = SqlInvitations(self._session)
@@ -35,26 +32,6 @@ class SqlAccountsUnitOfWork(AccountsUnitOfWork):
         self.webhook_receipts = SqlWebhookReceipts(self._session)
         self.tenant_links = SqlTenantLinks(self._session)
         self.tenants = SqlTenants(self._session)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await self._session.rollback()
-        finally:
-            await self._session.close()
-
-    async def commit(self) -> None:
-        await self._session.commit()
-
-    async def rollback(self) -> None:
-        await self._session.rollback()
 
 
 class SqlAccountsUnitOfWorkFactory(AccountsUnitOfWorkFactory):

@@ -8,6 +8,8 @@ import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from types import TracebackType
+from typing import Self
 
 from adapters.memory.store import MemoryStore
 from application.ports import (
@@ -44,6 +46,31 @@ class Staging:
             undo()
         self.writes.clear()
         self.undo.clear()
+
+
+class StagedTransaction:
+    """A unit of work's lifecycle in memory: staged writes applied on commit, dropped
+    (and uniqueness claims given back) on rollback, which exit does unless committed."""
+
+    def __init__(self) -> None:
+        self._staging = Staging()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        self._staging.commit()
+
+    async def rollback(self) -> None:
+        self._staging.rollback()
 
 
 class MemorySpendEvents(SpendEventRepository):

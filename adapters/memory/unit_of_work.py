@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from adapters.memory.reports import MemorySpendReports
 from adapters.memory.repositories import (
     MemoryAlerts,
@@ -13,15 +10,15 @@ from adapters.memory.repositories import (
     MemoryPriceOverrides,
     MemorySpendEvents,
     MemoryTenants,
-    Staging,
+    StagedTransaction,
 )
 from adapters.memory.store import MemoryStore
 from application.ports import UnitOfWork, UnitOfWorkFactory
 
 
-class MemoryUnitOfWork(UnitOfWork):
+class MemoryUnitOfWork(StagedTransaction, UnitOfWork):
     def __init__(self, store: MemoryStore) -> None:
-        self._staging = Staging()
+        super().__init__()
         self.events = MemorySpendEvents(store, self._staging)
         self.caps = MemoryCaps(store, self._staging)
         self.alerts = MemoryAlerts(store, self._staging)
@@ -29,23 +26,6 @@ class MemoryUnitOfWork(UnitOfWork):
         self.tenants = MemoryTenants(store, self._staging)
         self.price_overrides = MemoryPriceOverrides(store, self._staging)
         self.reports = MemorySpendReports(store)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.rollback()
-
-    async def commit(self) -> None:
-        self._staging.commit()
-
-    async def rollback(self) -> None:
-        self._staging.rollback()
 
 
 class MemoryUnitOfWorkFactory(UnitOfWorkFactory):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from sqlalchemy import CursorResult, Executable, RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -94,3 +95,32 @@ class SqlSession:
                 "a unit of work was opened inside another on SQLite, which has one connection:"
                 " it would wait forever. Finish the outer unit of work first."
             )
+
+
+class SqlTransaction:
+    """One SQL transaction bound to a tenant (or to none, for system jobs): rolled back
+    and closed on exit unless committed. The units of work of the spend side and of the
+    accounts side both are one of these, so row-level security binds them alike."""
+
+    def __init__(self, engine: AsyncEngine, tenant_id: str | None) -> None:
+        self._session = SqlSession(engine, tenant_id)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._session.rollback()
+        finally:
+            await self._session.close()
+
+    async def commit(self) -> None:
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        await self._session.rollback()

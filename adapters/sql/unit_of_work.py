@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.alerts import SqlAlerts
@@ -13,14 +10,14 @@ from adapters.sql.caps import SqlCaps
 from adapters.sql.events import SqlSpendEvents
 from adapters.sql.price_overrides import SqlPriceOverrides
 from adapters.sql.reports import SqlSpendReports
-from adapters.sql.session import SqlSession
+from adapters.sql.session import SqlTransaction
 from adapters.sql.tenants import SqlTenants
 from application.ports import UnitOfWork, UnitOfWorkFactory
 
 
-class SqlUnitOfWork(UnitOfWork):
+class SqlUnitOfWork(SqlTransaction, UnitOfWork):
     def __init__(self, engine: AsyncEngine, tenant_id: str | None) -> None:
-        self._session = SqlSession(engine, tenant_id)
+        super().__init__(engine, tenant_id)
         self.events = SqlSpendEvents(self._session)
         self.caps = SqlCaps(self._session)
         self.alerts = SqlAlerts(self._session)
@@ -28,26 +25,6 @@ class SqlUnitOfWork(UnitOfWork):
         self.tenants = SqlTenants(self._session)
         self.price_overrides = SqlPriceOverrides(self._session)
         self.reports = SqlSpendReports(self._session)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await self._session.rollback()
-        finally:
-            await self._session.close()
-
-    async def commit(self) -> None:
-        await self._session.commit()
-
-    async def rollback(self) -> None:
-        await self._session.rollback()
 
 
 class SqlUnitOfWorkFactory(UnitOfWorkFactory):
