@@ -203,6 +203,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per batch size")
     parser.add_argument("--batch-sizes", default="100,500")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1, help="collector API processes")
     parser.add_argument("--no-gzip", action="store_true")
     parser.add_argument("--serve-memory", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -231,7 +232,7 @@ def main() -> None:
         ingest_key = cli(env, "create-api-key", "--name", "bench", "--kind", "ingest")
         reader_key = cli(env, "create-api-key", "--name", "bench-reader", "--kind", "management")
         server = subprocess.Popen(
-            [CLI, "serve", "--port", str(port), "--no-access-log"],
+            [CLI, "serve", "--port", str(port), "--no-access-log", "--workers", str(args.workers)],
             env=env,
             cwd=workdir,
             stdout=subprocess.DEVNULL,

@@ -7,9 +7,18 @@ reads and writes excluded); `output_tokens` include reasoning tokens;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 MAX_TOKENS_PER_EVENT = 100_000_000
+
+
+_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
 
 
 class InvalidUsage(ValueError):
@@ -28,12 +37,13 @@ class Usage:
     reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
+        # A fixed tuple, not dataclasses.fields(): this runs for every ingested event.
+        for name in _COUNTS:
+            value = getattr(self, name)
             if type(value) is not int:
-                raise InvalidUsage(field.name, "must be an integer")
+                raise InvalidUsage(name, "must be an integer")
             if not 0 <= value <= MAX_TOKENS_PER_EVENT:
-                raise InvalidUsage(field.name, f"must be between 0 and {MAX_TOKENS_PER_EVENT}")
+                raise InvalidUsage(name, f"must be between 0 and {MAX_TOKENS_PER_EVENT}")
         if self.reasoning_tokens > self.output_tokens:
             raise InvalidUsage(
                 "reasoning_tokens", "cannot exceed output_tokens (reasoning is part of output)"

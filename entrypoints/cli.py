@@ -62,6 +62,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         secret = with_container(settings, _first_key)
     elif settings.uses_memory_store:
         secret = asyncio.run(_first_key(container))
+    if args.workers > 1 and not settings.uses_redis:
+        # In-process counters are per process: two workers would each let a cap's full
+        # limit through. Shared counters need Redis.
+        print("--workers above 1 needs LLMOBSERVE_REDIS_URL (shared cap counters)", file=sys.stderr)
+        return 2
     base = f"http://{args.host}:{args.port}"
     print(f"LLMObserve collector on {base}  (database: {settings.database_url})", flush=True)
     if secret:
@@ -73,6 +78,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "  server counts it toward caps at its next counter reconcile)\n",
             flush=True,
         )
+    if args.workers > 1:
+        # Each worker builds its own container from the environment: stateless API
+        # processes sharing PostgreSQL and Redis, as in production.
+        uvicorn.run(
+            "entrypoints.http.app:create_app_from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level,
+            access_log=not args.no_access_log,
+        )
+        return 0
     uvicorn.run(
         create_app(container),
         host=args.host,
@@ -175,6 +193,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes (above 1 needs Redis for shared counters)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
