@@ -277,6 +277,8 @@ async def scratch_postgres() -> AsyncIterator[Scratch]:
         LLMOBSERVE_DATABASE_URL=app_url,
         LLMOBSERVE_MIGRATION_DATABASE_URL=owner_url,
         LLMOBSERVE_REDIS_URL=redis_url,
+        # The per-key rate limit would turn the offered load into 429s: latency is measured.
+        LLMOBSERVE_API_KEY_RATE_PER_SECOND="0",
     )
     tenant = f"bench_{uuid.uuid4().hex[:8]}"
     try:
