@@ -23,6 +23,7 @@ from adapters.memory.blocked_calls import InProcessBlockedCalls
 from adapters.memory.counters import InProcessCounters
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.pricing.catalog_file import load_builtin_catalog
+from adapters.redis.blocked_calls import RedisBlockedCalls
 from adapters.redis.connection import close_redis, make_redis
 from adapters.redis.counters import RedisCounters
 from adapters.sql.database import (
@@ -87,6 +88,7 @@ class EmbeddedInfrastructure(MemoryInfrastructure):
 class ProductionInfrastructure(EmbeddedInfrastructure):
     redis = providers.Singleton(make_redis, MemoryInfrastructure.settings.provided.redis_url)
     counters = providers.Singleton(RedisCounters, redis, MemoryInfrastructure.clock)
+    blocked_calls = providers.Singleton(RedisBlockedCalls, redis)
     counters_probe = providers.Singleton(RedisProbe, redis)
     rate_limiter = providers.Singleton(accounts.redis_rate_limiter, redis)
 

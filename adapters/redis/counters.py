@@ -58,7 +58,7 @@ SWEEP_TIMEOUT = timedelta(minutes=2)
 
 
 @asynccontextmanager
-async def _reachable(budget: timedelta = OPERATION_TIMEOUT) -> AsyncIterator[None]:
+async def reachable(budget: timedelta = OPERATION_TIMEOUT) -> AsyncIterator[None]:
     try:
         async with asyncio.timeout(budget.total_seconds()):
             yield
@@ -94,7 +94,7 @@ class RedisCounters(SpendCounters):
         groups = list(_by_tenant(keys).values())
         if not groups:
             return {}
-        async with _reachable():
+        async with reachable():
             pipe = self._redis.pipeline(transaction=False)
             for group in groups:
                 # One MGET per tenant: a multi-key command must stay inside one slot.
@@ -115,11 +115,11 @@ class RedisCounters(SpendCounters):
         return result
 
     async def seed(self, key: CounterKey, spent: Money, ttl_seconds: int) -> None:
-        async with _reachable():
+        async with reachable():
             await self._redis.set(self._keys.spent(key), spent.nanos, ex=ttl_seconds, nx=True)
 
     async def overwrite(self, key: CounterKey, spent: Money, ttl_seconds: int) -> Money | None:
-        async with _reachable():
+        async with reachable():
             previous = await self._redis.set(
                 self._keys.spent(key), spent.nanos, ex=ttl_seconds, get=True
             )
@@ -128,7 +128,7 @@ class RedisCounters(SpendCounters):
     async def replace_if_unchanged(
         self, key: CounterKey, expected: Money | None, spent: Money, ttl_seconds: int
     ) -> bool:
-        async with _reachable():
+        async with reachable():
             replaced = await self._replace_if_unchanged(
                 keys=[self._keys.spent(key)],
                 args=["" if expected is None else str(expected.nanos), spent.nanos, ttl_seconds],
@@ -137,7 +137,7 @@ class RedisCounters(SpendCounters):
 
     async def add_spent(self, amounts: Mapping[CounterKey, Money]) -> dict[CounterKey, Money]:
         result: dict[CounterKey, Money] = {}
-        async with _reachable():
+        async with reachable():
             for group in _by_tenant(list(amounts)).values():
                 replies = await self._add_spent(
                     keys=[self._keys.spent(key) for key in group],
@@ -171,7 +171,7 @@ class RedisCounters(SpendCounters):
             encode_meta(reservation),
             *(limit.limit.nanos for limit in limits),
         ]
-        async with _reachable():
+        async with reachable():
             await self._list_for_sweeper(tenant_id)
             reply = await self._reserve_batched(script_keys, args)
         status = reply[0].decode()
@@ -183,7 +183,7 @@ class RedisCounters(SpendCounters):
         return ReserveOutcome(True)
 
     async def finish(self, tenant_id: str, reservation_id: str) -> Reservation | None:
-        async with _reachable():
+        async with reachable():
             meta = await self._finish(
                 keys=[
                     self._keys.reservation(tenant_id, reservation_id),
@@ -194,7 +194,7 @@ class RedisCounters(SpendCounters):
         return None if meta is None else decode_meta(meta, ReservationState.SETTLED)
 
     async def get_reservation(self, tenant_id: str, reservation_id: str) -> Reservation | None:
-        async with _reachable():
+        async with reachable():
             meta = await self._redis.hget(  # type: ignore[misc]  # redis-py's sync|async union
                 self._keys.reservation(tenant_id, reservation_id), "meta"
             )
@@ -203,7 +203,7 @@ class RedisCounters(SpendCounters):
     async def sweep_expired(self, now: datetime) -> int:
         cutoff = to_micros(now)
         released = 0
-        async with _reachable(SWEEP_TIMEOUT):
+        async with reachable(SWEEP_TIMEOUT):
             async for tenant in self._redis.sscan_iter(
                 self._keys.reserving_tenants, count=SWEEP_BATCH
             ):

@@ -28,6 +28,9 @@ class KeySpace:
     def spent(self, key: CounterKey) -> str:
         return f"{self.tag(key.tenant_id)}spent:{key.text()}"
 
+    def blocked(self, key: CounterKey) -> str:
+        return f"{self.tag(key.tenant_id)}blocked:{key.text()}"
+
     def reserved(self, key: CounterKey) -> str:
         return f"{self.tag(key.tenant_id)}reserved:{key.text()}"
 
