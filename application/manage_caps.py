@@ -11,7 +11,7 @@ from application.cap_rules_cache import CapRulesCache
 from application.errors import Invalid, NotFound, require
 from application.ports import Clock, CounterStoreUnavailable, IdGenerator, UnitOfWorkFactory
 from domain.access import Permission, Principal
-from domain.caps import Cap, CapScope, CapStatus, Enforcement, InvalidCap
+from domain.caps import Cap, CapScope, CapStatus, Enforcement, FailPolicy, InvalidCap
 from domain.money import Money
 from domain.periods import Period, Window
 
@@ -32,6 +32,7 @@ class CapDraft:
     timezone: str = "UTC"
     recipients: tuple[str, ...] = ()
     enabled: bool = True
+    fail_policy: FailPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ def _build(cap_id: str, tenant_id: str, draft: CapDraft, created_at: datetime) -
             recipients=draft.recipients,
             enabled=draft.enabled,
             created_at=created_at,
+            fail_policy=draft.fail_policy,
         )
     except InvalidCap as exc:
         raise Invalid(exc.field, exc.message) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from application.ports import (
 from application.record_spend import RecordSpend
 from domain.access import Permission, Principal
 from domain.attribution import Attribution
-from domain.caps import Cap, CapStatus, Enforcement, matching_caps
+from domain.caps import Cap, CapStatus, Enforcement, FailPolicy, matching_caps
 from domain.events import SpendEvent
 from domain.money import Money
 from domain.pricing import ModelPrice, PriceCatalog, cost_of
@@ -32,11 +31,6 @@ DEFAULT_TTL_SECONDS = 300
 MAX_TTL_SECONDS = 3600
 RESERVE_ATTEMPTS = 3
 MIN_HOLD = Money(1)
-
-
-class FailPolicy(enum.StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +57,8 @@ class CheckAndReserve:
     - a call is refused when spent + reserved + estimate would pass a cap's limit, so
       concurrent callers can overshoot only by their estimates' error;
     - with no matching block cap the call is allowed and nothing is held;
-    - when the counter store is unreachable the fail policy decides, and says so (verified=False);
+    - when the counter store is unreachable each matching cap's fail policy (or the
+      installation's) decides: one fail-closed cap refuses the call; verified=False says so;
     - an unpriced model with no explicit estimate reserves nothing but is still refused by
       a cap that is already exhausted.
     """
@@ -167,7 +162,7 @@ class CheckAndReserve:
         raise CounterStoreUnavailable("counters could not be seeded")
 
     async def _unverified(self, caps: list[Cap], amount: Money, now: datetime) -> CheckResult:
-        closed = [c for c in caps if self._fail_policy is FailPolicy.CLOSED]
+        closed = [c for c in caps if (c.fail_policy or self._fail_policy) is FailPolicy.CLOSED]
         if closed:
             cap = closed[0]
             _, status = await self._counters.status_from_truth(cap, now)

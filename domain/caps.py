@@ -30,6 +30,13 @@ class Enforcement(enum.StrEnum):
     BLOCK = "block"
 
 
+class FailPolicy(enum.StrEnum):
+    """What a cap check does when the live counters cannot be reached."""
+
+    OPEN = "open"  # let the call through, marked unverified
+    CLOSED = "closed"  # refuse it
+
+
 class InvalidCap(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -59,6 +66,8 @@ class Cap:
     recipients: tuple[str, ...] = ()
     enabled: bool = True
     created_at: datetime | None = None
+    # None: the installation's policy (LLMOBSERVE_CAP_FAIL_POLICY) decides.
+    fail_policy: FailPolicy | None = None
 
     def __post_init__(self) -> None:
         validate_cap(self)

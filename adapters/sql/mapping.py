@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.alerts import Alert, AlertKind, AlertStatus
-from domain.caps import Cap, CapScope, Enforcement
+from domain.caps import Cap, CapScope, Enforcement, FailPolicy
 from domain.events import SpendEvent
 from domain.money import Money
 from domain.periods import Period
@@ -80,6 +80,7 @@ def cap_row(cap: Cap) -> dict[str, Any]:
         "recipients": list(cap.recipients),
         "enabled": cap.enabled,
         "created_at": cap.created_at,
+        "fail_policy": cap.fail_policy.value if cap.fail_policy else None,
     }
 
 
@@ -98,6 +99,7 @@ def cap_from(row: Row) -> Cap:
         recipients=tuple(row["recipients"]),
         enabled=bool(row["enabled"]),
         created_at=row["created_at"],
+        fail_policy=FailPolicy(row["fail_policy"]) if row["fail_policy"] else None,
     )
 
 

@@ -71,6 +71,7 @@ caps = Table(
     Column("recipients", json_document(), nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("created_at", UtcDateTime),
+    Column("fail_policy", Text),
     PrimaryKeyConstraint("tenant_id", "cap_id", name="pk_caps"),
 )
 

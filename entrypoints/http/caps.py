@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from application.manage_caps import CapDraft, CapProgress, ManageCaps
 from domain.access import Principal
-from domain.caps import Cap, CapScope, Enforcement
+from domain.caps import Cap, CapScope, Enforcement, FailPolicy
 from domain.periods import Period
 from entrypoints.http.wire import money_in, money_out
 
@@ -27,6 +27,7 @@ class CapIn(msgspec.Struct, forbid_unknown_fields=True):
     timezone: str = "UTC"
     recipients: list[str] = []
     enabled: bool = True
+    fail_policy: FailPolicy | None = None
 
 
 class CapPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,6 +43,7 @@ class CapPatch(msgspec.Struct, forbid_unknown_fields=True):
     timezone: str | msgspec.UnsetType = msgspec.UNSET
     recipients: list[str] | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    fail_policy: FailPolicy | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ProgressOut(msgspec.Struct):
@@ -67,6 +69,7 @@ class CapOut(msgspec.Struct):
     timezone: str
     recipients: list[str]
     enabled: bool
+    fail_policy: FailPolicy | None
     created_at: datetime | None
     progress: ProgressOut
 
@@ -90,6 +93,7 @@ def cap_out(item: CapProgress) -> CapOut:
         timezone=cap.timezone,
         recipients=list(cap.recipients),
         enabled=cap.enabled,
+        fail_policy=cap.fail_policy,
         created_at=cap.created_at,
         progress=ProgressOut(
             window_start=item.window.start,
@@ -137,6 +141,7 @@ async def create_cap(
         timezone=data.timezone,
         recipients=tuple(data.recipients),
         enabled=data.enabled,
+        fail_policy=data.fail_policy,
     )
     return cap_out(await manage_caps.create(principal, draft))
 

@@ -104,6 +104,16 @@ async def test_a_cap_is_changed_field_by_field(client: Client, auth: dict[str, s
     )
 
 
+async def test_a_cap_carries_its_own_fail_policy(client: Client, auth: dict[str, str]) -> None:
+    created = await create(client, auth, enforcement="block", fail_policy="closed")
+    assert created["fail_policy"] == "closed"
+    inherit = await client.patch(
+        f"/v1/caps/{created['id']}", json={"fail_policy": None}, headers=auth
+    )
+    assert inherit.status_code == 200 and inherit.json()["fail_policy"] is None
+    assert (await create(client, auth, name="other"))["fail_policy"] is None
+
+
 async def test_a_scoped_cap_becomes_global_without_its_value(
     client: Client, auth: dict[str, str]
 ) -> None:
@@ -150,6 +160,7 @@ async def test_a_deleted_cap_is_gone(client: Client, auth: dict[str, str]) -> No
         ({"thresholds": [0]}, "thresholds"),
         ({"recipients": ["ops@example.com", "not an address"]}, "recipients[1]"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"fail_policy": "sometimes"}, "fail_policy"),
         ({"colour": "red"}, "colour"),
     ],
 )

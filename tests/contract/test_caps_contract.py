@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.caps import CapScope, Enforcement
+from domain.caps import CapScope, Enforcement, FailPolicy
 from domain.money import Money
 from domain.periods import Period
 from tests.contract.builders import cap, new_tenant
@@ -23,6 +23,7 @@ async def test_a_cap_round_trips_every_field(backend: Backend) -> None:
         thresholds=(25, 90, 100, 150),
         timezone="Asia/Kolkata",
         recipients=("a@example.com", "b@example.org"),
+        fail_policy=FailPolicy.CLOSED,
     )
     async with backend.uow(tenant) as uow:
         await uow.caps.add(original)

@@ -110,6 +110,33 @@ async def test_fail_closed_refuses_the_call_with_the_spend_read_from_the_events(
     assert result.blocking_status.spent == Money.parse("0.30")
 
 
+@pytest.mark.parametrize(
+    ("installation", "own", "allowed"),
+    [
+        (FailPolicy.OPEN, FailPolicy.CLOSED, False),
+        (FailPolicy.CLOSED, FailPolicy.OPEN, True),
+        (FailPolicy.OPEN, None, True),
+        (FailPolicy.CLOSED, None, False),
+    ],
+)
+async def test_a_caps_own_fail_policy_overrides_the_installations(
+    dead_redis: Redis,
+    clock: MutableClock,
+    installation: FailPolicy,
+    own: FailPolicy | None,
+    allowed: bool,
+) -> None:
+    app = harness(MemoryUnitOfWorkFactory(), RedisCounters(dead_redis, clock), clock, installation)
+    draft = CapDraft(
+        "daily", CapScope.GLOBAL, Period.DAILY, Money.usd(1), Enforcement.BLOCK, fail_policy=own
+    )
+    await app.caps.create(app.principal(), draft)
+    result = await app.check(
+        app.principal(), CheckRequest(CALL, estimated_cost=Money.parse("0.01"))
+    )
+    assert (result.allowed, result.verified) == (allowed, False)
+
+
 async def test_counters_rebuild_exactly_after_a_flush(
     redis: Redis, space: KeySpace, clock: MutableClock
 ) -> None:
