@@ -31,6 +31,8 @@ class SpendFilter:
     model: str | None = None
     agent: str | None = None
     customer_id: str | None = None
+    # One of these customers (a page of a customer list); None: no such filter.
+    customer_ids: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:

@@ -64,6 +64,7 @@ class MemorySpendReports(SpendReports):
             and (f.model is None or e.model == f.model)
             and (f.agent is None or e.agent == f.agent)
             and (f.customer_id is None or e.customer_id == f.customer_id)
+            and (f.customer_ids is None or e.customer_id in f.customer_ids)
         ]
 
     async def totals(self, tenant_id: str, spend_filter: SpendFilter) -> SpendTotals:

@@ -30,7 +30,10 @@ def filter_condition(spend_filter: SpendFilter) -> Predicate:
     }
 
     def conditions(table: Table) -> Sequence[ColumnElement[bool]]:
-        return [table.c[name] == value for name, value in wanted.items() if value is not None]
+        found = [table.c[name] == value for name, value in wanted.items() if value is not None]
+        if spend_filter.customer_ids is not None:
+            found.append(table.c.customer_id.in_(spend_filter.customer_ids))
+        return found
 
     return conditions
 

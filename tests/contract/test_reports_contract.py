@@ -108,6 +108,9 @@ def random_filter(rng: random.Random) -> SpendFilter:
         chosen["agent"] = rng.choice([a for a in AGENTS if a])
     if rng.random() < 0.2:
         chosen["customer_id"] = rng.choice([c for c in CUSTOMERS if c])
+    elif rng.random() < 0.25:
+        named = [c for c in CUSTOMERS if c]
+        chosen["customer_ids"] = tuple(rng.sample(named, k=rng.randrange(1, len(named) + 1)))
     return SpendFilter(start, end, **chosen)
 
 

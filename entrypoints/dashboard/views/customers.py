@@ -14,7 +14,12 @@ from domain.caps import CapScope
 from domain.reports import MAX_REPORT_DAYS, Dimension, SpendFilter
 from entrypoints.dashboard.cap_rows import cap_rows
 from entrypoints.dashboard.csv_export import TOTALS_HEADER, csv_response, totals_cells
-from entrypoints.dashboard.customer_data import MAX_CUSTOMERS, customers_report, sort_of
+from entrypoints.dashboard.customer_data import (
+    MAX_CUSTOMERS,
+    customers_report,
+    sort_of,
+    with_sparklines,
+)
 from entrypoints.dashboard.formatting import share_permille
 from entrypoints.dashboard.query import FILTER_FIELDS, ViewQuery
 from entrypoints.dashboard.rendering import page
@@ -47,7 +52,9 @@ async def customers(request: Req, viewer: CurrentViewer, services: UseCases) -> 
         request,
         "customers",
         **report_context(report, "/customers", errors, asked),
-        rows=report.rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE],
+        rows=await with_sparklines(
+            services, viewer, report, report.rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        ),
         total_rows=len(report.rows),
         page_number=number,
         pages=pages,
