@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sql.database import migrate
 from tests.support.backends import BACKENDS, open_backend
 from tests.support.clock import MutableClock
 from tests.support.harness import Harness
-from tests.support.services import (
-    create_database,
-    drop_database,
-    require_postgres,
-    scratch_database_name,
-)
+from tests.support.postgres import scratch_postgres
 
 
 @pytest.fixture
@@ -28,14 +22,8 @@ def runner() -> Iterator[asyncio.Runner]:
 
 @pytest.fixture(scope="session")
 def postgres_owner_url() -> Iterator[str]:
-    admin_url = require_postgres()
-    name = scratch_database_name("bdd")
-    url = asyncio.run(create_database(admin_url, name))
-    try:
-        migrate(url)
-        yield url
-    finally:
-        asyncio.run(drop_database(admin_url, name))
+    with scratch_postgres("bdd") as database:
+        yield database.owner_url
 
 
 @pytest.fixture(params=BACKENDS, autouse=True)

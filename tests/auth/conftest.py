@@ -17,9 +17,8 @@ from adapters.auth.passwords import Argon2PasswordHasher
 from adapters.auth.sql_tables import ACCOUNT_TENANT_TABLES, IDENTITY_TABLES
 from adapters.auth.sql_unit_of_work import SqlAccountsUnitOfWorkFactory
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
-from adapters.sql.database import APP_ROLE, SqlUnitOfWorkFactory, make_engine, migrate
+from adapters.sql.database import SqlUnitOfWorkFactory, make_engine, migrate
 from adapters.sql.tables import TENANT_TABLES
-from adapters.sql.urls import with_user
 from application.accounts import LocalAccounts
 from application.api_keys import ApiKeys
 from application.auth_ports import AccountsUnitOfWorkFactory
@@ -29,12 +28,7 @@ from application.tenants import ManageMembers, ManageTenants, ReportOnBehalf, Te
 from domain.accounts import Membership, User
 from domain.tenants import Tenant
 from tests.auth.fakes import CountingIds, Mailbox, ManualClock
-from tests.support.services import (
-    create_database,
-    drop_database,
-    require_postgres,
-    scratch_database_name,
-)
+from tests.support.postgres import PostgresDatabase, scratch_postgres
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -72,22 +66,10 @@ class World:
             return await uow.tenants.get(tenant_id)
 
 
-@dataclass(frozen=True)
-class PostgresDatabase:
-    owner_url: str
-    app_url: str
-
-
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[PostgresDatabase]:
-    admin_url = require_postgres()
-    name = scratch_database_name("auth")
-    owner_url = asyncio.run(create_database(admin_url, name))
-    try:
-        migrate(owner_url)
-        yield PostgresDatabase(owner_url, with_user(owner_url, APP_ROLE))
-    finally:
-        asyncio.run(drop_database(admin_url, name))
+    with scratch_postgres("auth") as database:
+        yield database
 
 
 @pytest.fixture(scope="session")

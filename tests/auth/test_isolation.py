@@ -16,7 +16,6 @@ Runs on SQLite and on PostgreSQL under row-level security (the app connects as t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
@@ -27,17 +26,11 @@ from typing import Any
 
 import pytest
 
-from adapters.sql.database import APP_ROLE, make_engine, migrate, row_level_security_enforced
-from adapters.sql.urls import with_user
+from adapters.sql.database import make_engine, row_level_security_enforced
 from entrypoints.settings import Settings
 from tests.auth.conftest import PostgresDatabase, truncate
 from tests.auth.http_support import PASSWORD, Site, database_url, site
-from tests.support.services import (
-    create_database,
-    drop_database,
-    require_postgres,
-    scratch_database_name,
-)
+from tests.support.postgres import scratch_postgres
 
 WINDOW = {"start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z"}
 IDENTIFIERS = ("tenant_id", "cap_id", "key_id", "reservation_id", "user_id", "invitation_id")
@@ -411,14 +404,8 @@ async def test_sign_up_is_the_one_place_an_email_shows_it_has_an_account(
 
 @pytest.fixture(scope="module")
 def isolation_postgres() -> Iterator[PostgresDatabase]:
-    admin_url = require_postgres()
-    name = scratch_database_name("isolation")
-    owner_url = asyncio.run(create_database(admin_url, name))
-    try:
-        migrate(owner_url)
-        yield PostgresDatabase(owner_url, with_user(owner_url, APP_ROLE))
-    finally:
-        asyncio.run(drop_database(admin_url, name))
+    with scratch_postgres("isolation") as database:
+        yield database
 
 
 @pytest.mark.postgres

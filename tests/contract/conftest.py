@@ -7,7 +7,6 @@ Each test gets an empty store. PostgreSQL runs in a scratch database of this ses
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,29 +17,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
-from adapters.sql.database import APP_ROLE, SqlUnitOfWorkFactory, make_engine, migrate
+from adapters.sql.database import SqlUnitOfWorkFactory, make_engine, migrate
 from adapters.sql.tables import TENANT_TABLES
-from adapters.sql.urls import with_user
 from application.ports import UnitOfWorkFactory
-from tests.support.services import (
-    create_database,
-    drop_database,
-    require_postgres,
-    scratch_database_name,
-)
+from tests.support.postgres import PostgresDatabase, scratch_postgres
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@dataclass(frozen=True)
-class PostgresDatabase:
-    owner_url: str
-    app_url: str
-
-    def asyncpg_dsn(self, role: str | None = None) -> str:
-        url = with_user(self.owner_url, role) if role else self.owner_url
-        return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 @dataclass
@@ -52,14 +35,8 @@ class Backend:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[PostgresDatabase]:
-    admin_url = require_postgres()
-    name = scratch_database_name("contract")
-    owner_url = asyncio.run(create_database(admin_url, name))
-    try:
-        migrate(owner_url)
-        yield PostgresDatabase(owner_url, with_user(owner_url, APP_ROLE))
-    finally:
-        asyncio.run(drop_database(admin_url, name))
+    with scratch_postgres("contract") as database:
+        yield database
 
 
 @pytest.fixture(scope="session")
