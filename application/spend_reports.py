@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -50,15 +51,22 @@ class SpendReportsService:
         _check_range(spend_filter)
         if not 1 <= limit <= MAX_BREAKDOWN_ROWS:
             raise Invalid("limit", f"must be between 1 and {MAX_BREAKDOWN_ROWS}")
-        async with self._uow_factory(principal.tenant_id) as uow:
-            totals = await uow.reports.totals(principal.tenant_id, spend_filter)
-            breakdowns = {
-                dimension: await uow.reports.breakdown(
-                    principal.tenant_id, spend_filter, dimension, limit
-                )
-                for dimension in dimensions
-            }
-        return SpendSummary(spend_filter, totals, breakdowns)
+        tenant_id = principal.tenant_id
+
+        async def totals() -> SpendTotals:
+            async with self._uow_factory(tenant_id) as uow:
+                return await uow.reports.totals(tenant_id, spend_filter)
+
+        async def breakdown(dimension: Dimension) -> list[BreakdownRow]:
+            async with self._uow_factory(tenant_id) as uow:
+                return await uow.reports.breakdown(tenant_id, spend_filter, dimension, limit)
+
+        # Independent reads, each in its own unit of work: on PostgreSQL they run side by
+        # side on separate connections (each statement reads its own snapshot anyway).
+        found_totals, rows = await asyncio.gather(
+            totals(), asyncio.gather(*(breakdown(dimension) for dimension in dimensions))
+        )
+        return SpendSummary(spend_filter, found_totals, dict(zip(dimensions, rows, strict=True)))
 
     async def timeseries(
         self,

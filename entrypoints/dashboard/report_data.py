@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,9 +78,11 @@ async def load_report(
     current = query.spend_filter(chosen.start, chosen.end, **extra)
     previous = query.spend_filter(chosen.previous_start, chosen.previous_end, **extra)
     reports = services.reports
-    summary = await reports.summary(principal, current, dimensions, limit=BREAKDOWN_ROWS)
-    before = await reports.summary(principal, previous, (), limit=1)
-    points = await reports.timeseries(principal, current, bucket, group_by)
+    summary, before, points = await asyncio.gather(
+        reports.summary(principal, current, dimensions, limit=BREAKDOWN_ROWS),
+        reports.summary(principal, previous, (), limit=1),
+        reports.timeseries(principal, current, bucket, group_by),
+    )
     return Report(
         query=query,
         range=chosen,
