@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.sql.database import APP_ROLE, SqlUnitOfWorkFactory, make_engine, migrate
 from adapters.sql.mapping import event_row
+from adapters.sql.tables import spend_events
 from adapters.sql.urls import with_user
 from domain.events import SpendEvent
 from domain.money import Money
@@ -44,28 +45,8 @@ from tests.support.services import (
     test_database_url,
 )
 
-COPY_COLUMNS = (
-    "tenant_id",
-    "occurred_at",
-    "event_id",
-    "provider",
-    "model",
-    "operation",
-    "status",
-    "agent",
-    "customer_id",
-    "tags",
-    "latency_ms",
-    "reservation_id",
-    "estimated",
-    "cost_nanos",
-    "priced_model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
+# The events table's own columns, in its order: what COPY writes.
+COPY_COLUMNS = tuple(column.name for column in spend_events.columns)
 
 
 def copy_record(event: SpendEvent, tenant_id: str) -> tuple[Any, ...]:

@@ -45,6 +45,7 @@ from adapters.sql.database import APP_ROLE, make_engine, migrate
 from adapters.sql.partitions import ensure_partitions
 from adapters.sql.reports import SqlSpendReports
 from adapters.sql.session import SqlSession
+from adapters.sql.tables import spend_events
 from adapters.sql.urls import with_user
 from domain.reports import Dimension, SpendFilter
 from tests.support.services import (
@@ -119,28 +120,8 @@ AGENTS = [
     "summarise",
     "extract/invoice",
 ]
-COPY_COLUMNS = (
-    "tenant_id",
-    "occurred_at",
-    "event_id",
-    "provider",
-    "model",
-    "operation",
-    "status",
-    "agent",
-    "customer_id",
-    "tags",
-    "latency_ms",
-    "reservation_id",
-    "estimated",
-    "cost_nanos",
-    "priced_model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
+# The events table's own columns, in its order: what COPY writes.
+COPY_COLUMNS = tuple(column.name for column in spend_events.columns)
 CHUNK = 100_000
 
 
