@@ -101,11 +101,11 @@ class Application(containers.DeclarativeContainer):
     catalog = providers.Singleton(load_builtin_catalog)
     cap_counters = providers.Singleton(CapCounters, infra.counters, infra.uow_factory)
     cap_alerts = providers.Singleton(CapAlerts, infra.uow_factory, cap_counters, infra.ids)
-    record_spend = providers.Singleton(
-        RecordSpend, infra.uow_factory, catalog, cap_counters, cap_alerts, infra.clock
-    )
     cap_rules = providers.Singleton(
         CapRulesCache, infra.uow_factory, infra.clock, settings.provided.cap_rules_ttl
+    )
+    record_spend = providers.Singleton(
+        RecordSpend, infra.uow_factory, catalog, cap_counters, cap_alerts, infra.clock, cap_rules
     )
     check_and_reserve = providers.Singleton(
         CheckAndReserve,
