@@ -221,7 +221,3 @@ def in_flight(alert: Alert, now: datetime) -> Alert:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def due(alert: Alert, now: datetime) -> bool:
-    return alert.next_attempt_at is None or alert.next_attempt_at <= now

@@ -81,10 +81,6 @@ class Money:
 _ZERO = Money(0)
 
 
-def total(amounts: Any) -> Money:
-    return Money(sum(amount.nanos for amount in amounts))
-
-
 def divide_rounding_half_up(numerator: int, denominator: int) -> int:
     """Integer division rounded to nearest, halves away from zero.
 

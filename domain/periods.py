@@ -64,10 +64,6 @@ def window_of(period: Period, instant: datetime, tz: str = "UTC") -> Window:
     return Window(_start_of_day(first_day, local_zone), _start_of_day(next_first_day, local_zone))
 
 
-def next_window(period: Period, window: Window, tz: str = "UTC") -> Window:
-    return window_of(period, window.end, tz)
-
-
 def _first_day(period: Period, day: date) -> date:
     if period is Period.DAILY:
         return day

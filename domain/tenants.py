@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,10 +47,6 @@ class ApiKey:
 def hash_api_key(secret: str) -> str:
     """SHA-256 suffices: keys carry 256 random bits, so no slow hash is needed against guessing."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def same_hash(left: str, right: str) -> bool:
-    return hmac.compare_digest(left, right)
 
 
 def looks_like_api_key(text: str) -> bool:
