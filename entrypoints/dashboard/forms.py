@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from application.manage_caps import CapDraft
-from domain.caps import DEFAULT_THRESHOLDS, Cap, CapScope, Enforcement, is_email_address
+from domain.caps import (
+    DEFAULT_THRESHOLDS,
+    Cap,
+    CapScope,
+    Enforcement,
+    FailPolicy,
+    is_email_address,
+)
 from domain.money import InvalidMoney, Money
 from domain.periods import InvalidTimeZone, Period, zone
 
@@ -27,9 +34,12 @@ CAP_FIELDS = (
     "timezone",
     "recipients",
     "enabled",
+    "fail_policy",
 )
+# The form's value for "no policy of its own": the API's null, the installation's setting.
+INHERIT = ""
 _SEPARATORS = re.compile(r"[\s,;]+")
-_E = TypeVar("_E", CapScope, Period, Enforcement)
+_E = TypeVar("_E", CapScope, Period, Enforcement, FailPolicy)
 
 
 @dataclass(slots=True)
@@ -39,6 +49,8 @@ class CapForm:
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
     draft: CapDraft | None = None
+    # An edit posted without the field (a page older than it) keeps the cap's policy.
+    fail_policy_posted: bool = True
 
     @classmethod
     def blank(cls, prefill: Mapping[str, str] | None = None) -> CapForm:
@@ -53,6 +65,7 @@ class CapForm:
             "timezone": "UTC",
             "recipients": "",
             "enabled": "on",
+            "fail_policy": INHERIT,
         }
         for key, value in (prefill or {}).items():
             if key in values and key != "enabled":
@@ -73,6 +86,7 @@ class CapForm:
                 "timezone": cap.timezone,
                 "recipients": "\n".join(cap.recipients),
                 "enabled": "on" if cap.enabled else "",
+                "fail_policy": cap.fail_policy.value if cap.fail_policy else INHERIT,
             }
         )
 
@@ -85,7 +99,7 @@ class CapForm:
         """The draft as a full set of changes, for editing an existing cap."""
         assert self.draft is not None
         d = self.draft
-        return {
+        changes: dict[str, object] = {
             "name": d.name,
             "scope": d.scope,
             "scope_value": d.scope_value if d.scope is not CapScope.GLOBAL else None,
@@ -97,11 +111,14 @@ class CapForm:
             "recipients": d.recipients,
             "enabled": d.enabled,
         }
+        if self.fail_policy_posted:
+            changes["fail_policy"] = d.fail_policy
+        return changes
 
 
 def parse_cap_form(posted: Mapping[str, str]) -> CapForm:
     values = {name: (posted.get(name) or "").strip() for name in CAP_FIELDS}
-    form = CapForm(values)
+    form = CapForm(values, fail_policy_posted="fail_policy" in posted)
     errors = form.errors
     name = values["name"]
     if not name:
@@ -131,6 +148,11 @@ def parse_cap_form(posted: Mapping[str, str]) -> CapForm:
     except InvalidTimeZone:
         errors["timezone"] = "Use an IANA time zone such as UTC or Europe/Paris."
     recipients = _recipients(values["recipients"], errors)
+    fail_policy = None
+    if values["fail_policy"] != INHERIT:
+        fail_policy = _choice(FailPolicy, values["fail_policy"])
+        if fail_policy is None:
+            errors["fail_policy"] = "Choose inherit, open or closed."
     if errors:
         return form
     assert scope and period and enforcement and limit
@@ -145,6 +167,7 @@ def parse_cap_form(posted: Mapping[str, str]) -> CapForm:
         timezone=timezone,
         recipients=recipients,
         enabled=bool(values["enabled"]),
+        fail_policy=fail_policy,
     )
     return form
 

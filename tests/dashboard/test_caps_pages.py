@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from domain.caps import FailPolicy
+from domain.money import Money
 from tests.dashboard.conftest import MEMORY_ONLY, Browser, Browsers, event
 
 GOOD = {
@@ -42,6 +44,7 @@ async def _cap_id(browsers: Browsers, email: str = "owner@acme.test") -> str:
         ({"timezone": "Mars/Olympus"}, "timezone", "IANA time zone"),
         ({"recipients": "finance@acme.test, not-an-address"}, "recipients", "not-an-address"),
         ({"limit": "2000000000"}, "limit", "at most"),
+        ({"fail_policy": "sideways"}, "fail_policy", "Choose inherit, open or closed."),
     ],
 )
 async def test_a_bad_cap_form_says_what_is_wrong_beside_the_field(
@@ -102,6 +105,78 @@ async def test_a_cap_is_edited_and_deleted(owner: Browser, browsers: Browsers) -
     assert "blocks calls" in listed.text
     assert deleted.status_code == 303
     assert "No caps yet" in (await owner.get("/caps")).text
+
+
+async def test_a_cap_keeps_its_fail_policy_from_the_form(
+    owner: Browser, browsers: Browsers
+) -> None:
+    blank = await owner.get("/caps/new")
+    created = await owner.post(
+        "/caps/new", {**GOOD, "enforcement": "block", "fail_policy": "closed"}
+    )
+    cap_id = await _cap_id(browsers)
+    principal = await browsers.principal("owner@acme.test")
+    stored = (await browsers.container.manage_caps().get(principal, cap_id)).cap.fail_policy
+    form = await owner.get(f"/caps/{cap_id}/edit")
+    listed = await owner.get("/caps")
+    opened = await owner.post(f"/caps/{cap_id}/edit", {**GOOD, "fail_policy": "open"})
+    after_open = (await browsers.container.manage_caps().get(principal, cap_id)).cap.fail_policy
+    inherited = await owner.post(f"/caps/{cap_id}/edit", {**GOOD, "fail_policy": ""})
+    after_inherit = (await browsers.container.manage_caps().get(principal, cap_id)).cap.fail_policy
+
+    assert '<option value="" selected>inherit' in blank.text  # the API's default: null
+    assert created.status_code == 303
+    assert stored is FailPolicy.CLOSED
+    assert '<option value="closed" selected>' in form.text
+    assert "fails closed" in listed.text
+    assert opened.status_code == 303
+    assert after_open is FailPolicy.OPEN
+    assert inherited.status_code == 303
+    assert after_inherit is None
+    listed_after = (await owner.get("/caps")).text
+    assert "fails open" not in listed_after and "fails closed" not in listed_after
+
+
+async def test_an_edit_posted_without_the_fail_policy_field_keeps_it(
+    owner: Browser, browsers: Browsers
+) -> None:
+    """A page opened before the field existed must not quietly turn a cap fail-open."""
+    await owner.post("/caps/new", {**GOOD, "fail_policy": "closed"})
+    cap_id = await _cap_id(browsers)
+    principal = await browsers.principal("owner@acme.test")
+
+    saved = await owner.post(f"/caps/{cap_id}/edit", {**GOOD, "limit": "5"})
+    cap = (await browsers.container.manage_caps().get(principal, cap_id)).cap
+
+    assert saved.status_code == 303
+    assert cap.limit == Money.parse("5")
+    assert cap.fail_policy is FailPolicy.CLOSED
+
+
+@MEMORY_ONLY
+@pytest.mark.parametrize("hostile", ["sideways", "inherit", "OPEN", "null", "closed; drop"])
+async def test_an_unknown_fail_policy_is_refused_and_nothing_is_saved(
+    owner: Browser, browsers: Browsers, hostile: str
+) -> None:
+    refused_create = await owner.post("/caps/new", {**GOOD, "fail_policy": hostile})
+    principal = await browsers.principal("owner@acme.test")
+    caps_after_create = await browsers.container.manage_caps().list(principal)
+    await owner.post("/caps/new", {**GOOD, "fail_policy": "closed"})
+    cap_id = await _cap_id(browsers)
+    refused_edit = await owner.post(
+        f"/caps/{cap_id}/edit", {**GOOD, "limit": "7", "fail_policy": hostile}
+    )
+    cap = (await browsers.container.manage_caps().get(principal, cap_id)).cap
+
+    for response in (refused_create, refused_edit):
+        assert response.status_code == 422
+        error = response.text.split('id="fail_policy-error">', 1)
+        assert len(error) == 2, response.text
+        assert "Choose inherit, open or closed." in error[1].split("</p>", 1)[0]
+        assert 'value="Monthly budget"' in response.text  # what was typed stays
+    assert caps_after_create == []
+    assert cap.limit == Money.parse("0.012")
+    assert cap.fail_policy is FailPolicy.CLOSED
 
 
 async def test_another_tenants_cap_is_not_found(owner: Browser, browsers: Browsers) -> None:

@@ -10,11 +10,11 @@ from litestar.response import Redirect
 
 from application.errors import Invalid, require
 from domain.access import Permission
-from domain.caps import CapScope, Enforcement
+from domain.caps import CapScope, Enforcement, FailPolicy
 from domain.periods import Period
 from entrypoints.dashboard.cap_rows import cap_rows
 from entrypoints.dashboard.csv_export import csv_response
-from entrypoints.dashboard.forms import CapForm, parse_cap_form
+from entrypoints.dashboard.forms import INHERIT, CapForm, parse_cap_form
 from entrypoints.dashboard.rendering import page
 from entrypoints.dashboard.services import UseCases
 from entrypoints.dashboard.viewer import CurrentViewer
@@ -35,15 +35,22 @@ SCOPE_HINTS = {
     CapScope.AGENT: "one agent anywhere in the agent path",
     CapScope.CUSTOMER: "one customer id, as sent by set_customer_id",
 }
+FAIL_POLICY_HINTS = {
+    FailPolicy.OPEN: "let calls through, unverified",
+    FailPolicy.CLOSED: "refuse calls",
+}
 
 
-def _form_context(form: CapForm, cap_id: str | None) -> dict[str, Any]:
+def _form_context(form: CapForm, cap_id: str | None, services: UseCases) -> dict[str, Any]:
+    installation = services.settings.cap_fail_policy.value
     return {
         "form": form,
         "cap_id": cap_id,
         "scopes": [(s.value, SCOPE_HINTS[s]) for s in CapScope],
         "periods": [p.value for p in Period],
         "enforcements": [e.value for e in Enforcement],
+        "fail_policies": [(INHERIT, "inherit", f"the installation's setting, now {installation}")]
+        + [(p.value, p.value, FAIL_POLICY_HINTS[p]) for p in FailPolicy],
     }
 
 
@@ -108,11 +115,14 @@ async def caps_csv(viewer: CurrentViewer, services: UseCases) -> Response[bytes]
 
 
 @get("/caps/new", name="dashboard:cap-new")
-async def new_cap(request: Req, viewer: CurrentViewer) -> Response[str]:
+async def new_cap(request: Req, viewer: CurrentViewer, services: UseCases) -> Response[str]:
     require(viewer.principal, Permission.MANAGE_CAPS)
     prefill = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     form = CapForm.blank(prefill)
-    return page("cap_form.html", page_context(viewer, request, "caps", **_form_context(form, None)))
+    return page(
+        "cap_form.html",
+        page_context(viewer, request, "caps", **_form_context(form, None, services)),
+    )
 
 
 @post("/caps/new", name="dashboard:cap-create")
@@ -127,7 +137,7 @@ async def create_cap(request: Req, viewer: CurrentViewer, services: UseCases) ->
             form.add_error(error.field, error.message)
     return page(
         "cap_form.html",
-        page_context(viewer, request, "caps", **_form_context(form, None)),
+        page_context(viewer, request, "caps", **_form_context(form, None, services)),
         status_code=422,
     )
 
@@ -140,7 +150,8 @@ async def edit_cap(
     require(viewer.principal, Permission.MANAGE_CAPS)
     form = CapForm.of_cap(item.cap)
     return page(
-        "cap_form.html", page_context(viewer, request, "caps", **_form_context(form, cap_id))
+        "cap_form.html",
+        page_context(viewer, request, "caps", **_form_context(form, cap_id, services)),
     )
 
 
@@ -160,7 +171,7 @@ async def update_cap(
         await services.caps.get(viewer.principal, cap_id)  # a bad form for a foreign id: 404
     return page(
         "cap_form.html",
-        page_context(viewer, request, "caps", **_form_context(form, cap_id)),
+        page_context(viewer, request, "caps", **_form_context(form, cap_id, services)),
         status_code=422,
     )
 
