@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from application.cap_alerts import CapAlerts
 from application.cap_counters import CapCounters, counter_key
@@ -16,7 +17,7 @@ from domain.access import Permission, Principal
 from domain.caps import Cap, matching_caps
 from domain.events import SpendEvent
 from domain.money import Money
-from domain.pricing import PriceCatalog, overrides_index
+from domain.pricing import ModelPrice, PriceCatalog, overrides_index
 from domain.reservations import CounterKey
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,7 @@ class RecordSpend:
                     if rules is not None
                     else overrides_index(await uow.price_overrides.list(tenant_id))
                 )
-                events = [
-                    event.priced_with(
-                        self._catalog.resolve(
-                            event.provider, event.model, event.occurred_at.date(), overrides
-                        )
-                    )
-                    for event in events
-                ]
+                events = self._priced(events, overrides)
             stored = await uow.events.add_new(events)
             if not stored:
                 caps: list[Cap] = []
@@ -101,6 +95,21 @@ class RecordSpend:
         if stored:
             await self._after_commit(tenant_id, stored, caps)
         return RecordResult(stored=stored, duplicates=len(events) - len(stored))
+
+    def _priced(
+        self,
+        events: Sequence[SpendEvent],
+        overrides: Mapping[tuple[str, str], list[ModelPrice]],
+    ) -> list[SpendEvent]:
+        # A batch names few (provider, model, day) triples: resolve each once.
+        prices: dict[tuple[str, str, date], ModelPrice | None] = {}
+        priced = []
+        for event in events:
+            key = (event.provider, event.model, event.occurred_at.date())
+            if key not in prices:
+                prices[key] = self._catalog.resolve(*key, overrides)
+            priced.append(event.priced_with(prices[key]))
+        return priced
 
     async def _after_commit(
         self, tenant_id: str, stored: list[SpendEvent], caps: list[Cap]

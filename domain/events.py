@@ -84,14 +84,20 @@ def check_event_fields(event: SpendEvent, now: datetime) -> None:
         value = getattr(event, name)
         if not value or not value.strip():
             raise InvalidEvent(name, "must not be empty")
-    for name in ("provider", "model", "agent", "customer_id", "operation"):
+    for name in ("provider", "model", "agent", "customer_id", "operation", "reservation_id"):
         value = getattr(event, name)
-        if value is not None and len(value) > MAX_TEXT:
+        if value is None:
+            continue
+        if len(value) > MAX_TEXT:
             raise InvalidEvent(name, f"must be at most {MAX_TEXT} characters")
+        if "\x00" in value:  # no SQL text type stores it: refuse it here, not as a 500
+            raise InvalidEvent(name, "must not contain the NUL character")
     if len(event.tags) > MAX_TAGS:
         raise InvalidEvent("tags", f"at most {MAX_TAGS} tags")
     for key, value in event.tags.items():
         if not key or len(key) > 100 or len(value) > MAX_TEXT:
             raise InvalidEvent(f"tags.{key}", "tag keys are 1-100 characters, values at most 200")
+        if "\x00" in key or "\x00" in value:
+            raise InvalidEvent("tags", "tag keys and values must not contain the NUL character")
     if event.latency_ms is not None and not 0 <= event.latency_ms <= 86_400_000:
         raise InvalidEvent("latency_ms", "must be between 0 and 86400000")

@@ -117,6 +117,11 @@ async def test_a_batch_with_only_bad_events_is_422_and_stores_nothing(
         ({"operation": "chat completion with spaces"}, "operation"),
         ({"tenant_id": "someone-else"}, "tenant_id"),
         ({"estimated": "yes"}, "estimated"),
+        ({"customer_id": "cus_\u0000x"}, "customer_id"),
+        ({"agent": "\u0000"}, "agent"),
+        ({"model": "gpt-4o\u0000"}, "model"),
+        ({"tags": {"env": "prod\u0000"}}, "tags"),
+        ({"tags": {"\u0000": "x"}}, "tags"),
     ],
 )
 async def test_a_bad_field_is_named_with_the_event_index(
