@@ -85,7 +85,8 @@ async def sign_in(owner_url: str) -> str:
 
 
 async def measure(owner_url: str, session: str, runs: int) -> None:
-    app = create_app(container_for(owner_url), run_jobs=False)
+    # As `llmobserve-server serve` runs it (the start-up heap frozen).
+    app = create_app(container_for(owner_url), run_jobs=False, freeze_heap=True)
     async with AsyncTestClient(app) as client:
         client.cookies.set(SESSION_COOKIE, session)
         client.cookies.set(TENANT_COOKIE, TENANT)

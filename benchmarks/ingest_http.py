@@ -4,15 +4,24 @@ Starts the real collector (`llmobserve-server serve` on loopback, access log off
 on a scratch database, then posts batches from a few keep-alive connections for
 a fixed time per batch size, gzip-compressed as the SDK sends them. Each event has
 a fresh UUID and realistic attribution (several providers, models, agents and
-customers), so rollups see real cardinality. At the end the summary endpoint must
-count every event the collector acknowledged.
+customers), so rollups see real cardinality. The bodies are built and compressed
+before the clock starts: the client shares the machine's CPU with the collector,
+and an SDK's own encoding happens on the application's machines, not the
+collector's. At the end the summary endpoint must count every event the collector
+acknowledged.
+
+On PostgreSQL the collector connects as the service role, under row-level security,
+as in production; after the timed run the same rows (read back from spend_events)
+are COPYed raw with asyncpg, one COPY per batch, under another tenant id, and the
+script prints the ratio of the two rates.
 
     .venv/bin/python benchmarks/ingest_http.py                      # embedded SQLite
     .venv/bin/python benchmarks/ingest_http.py --database-url \\
         postgresql+asyncpg://postgres@127.0.0.1:5432/bench --duration 60 --batch-sizes 100
 
-The database must be empty of other load; a PostgreSQL URL is migrated first. The
-client shares the machine with the server, so the figure is a floor, not a ceiling.
+The database must be empty of other load; a PostgreSQL URL (its owner, who migrates
+it) is migrated first. The client shares the machine with the server, so the figure
+is a floor, not a ceiling.
 """
 
 from __future__ import annotations
@@ -34,10 +43,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from adapters.sql.database import APP_ROLE
+from adapters.sql.urls import with_user
+from benchmarks.ingest_raw_copy import COPY_COLUMNS, copy_records_rate
+from domain.tenants import DEFAULT_TENANT_ID
 
 CLI = str(Path(sys.executable).with_name("llmobserve-server"))
 MODELS = [
@@ -113,22 +128,29 @@ def batch_body(size: int, rng: random.Random, compress: bool) -> bytes:
     return gzip.compress(body, compresslevel=5) if compress else body
 
 
+def bodies_for(size: int, events: int, compress: bool, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    return [batch_body(size, rng, compress) for _ in range(max(1, events // size))]
+
+
 async def load(
-    base: str, key: str, size: int, seconds: float, connections: int, compress: bool
+    base: str, key: str, size: int, seconds: float, connections: int, bodies: list[bytes]
 ) -> Run:
+    """Post `bodies` for `seconds` (or until they run out, which the figures then cover)."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    if compress:
+    if bodies and bodies[0][:2] == b"\x1f\x8b":
         headers["Content-Encoding"] = "gzip"
     latencies: list[float] = []
     accepted = requests = 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    queue = iter(bodies)
 
-    async def worker(http: httpx.AsyncClient, seed: int) -> None:
+    async def worker(http: httpx.AsyncClient) -> None:
         nonlocal accepted, requests
-        rng = random.Random(seed)
-        while time.perf_counter() < deadline:
-            body = batch_body(size, rng, compress)
+        for body in queue:
+            if time.perf_counter() >= deadline:
+                return
             started = time.perf_counter()
             response = await http.post("/v1/events", content=body)
             latencies.append((time.perf_counter() - started) * 1000)
@@ -139,9 +161,27 @@ async def load(
 
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(http, i) for i in range(connections)))
+        await asyncio.gather(*(worker(http) for _ in range(connections)))
         elapsed = time.perf_counter() - started
     return Run(size, requests, accepted, elapsed, latencies)
+
+
+async def raw_copy_rate(owner_url: str, count: int, batch_size: int) -> float:
+    """COPY the last `count` rows the collector stored, raw, one COPY per batch."""
+    dsn = owner_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            f"SELECT {', '.join(COPY_COLUMNS)} FROM spend_events"
+            " WHERE tenant_id = $1 ORDER BY occurred_at DESC LIMIT $2",
+            DEFAULT_TENANT_ID,
+            count,
+        )
+    finally:
+        await connection.close()
+    tenant_at = COPY_COLUMNS.index("tenant_id")
+    records = [(*row[:tenant_at], "raw-copy", *row[tenant_at + 1 :]) for row in rows]
+    return await copy_records_rate(dsn, records, batch_size)
 
 
 def wait_healthy(base: str, process: subprocess.Popen[Any]) -> None:
@@ -205,6 +245,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1, help="collector API processes")
     parser.add_argument("--no-gzip", action="store_true")
+    parser.add_argument(
+        "--max-rate",
+        type=int,
+        default=15_000,
+        help="events/s to prepare bodies for (a faster collector ends the run early)",
+    )
     parser.add_argument("--serve-memory", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_memory:
@@ -214,11 +260,15 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="llmo-ingest-"))
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOBSERVE_")}
+    postgres = url.startswith("postgresql")
     env.update(
-        LLMOBSERVE_DATABASE_URL=url,
+        # On PostgreSQL the service role, under row-level security, as in production.
+        LLMOBSERVE_DATABASE_URL=with_user(url, APP_ROLE) if postgres else url,
         LLMOBSERVE_LOG_LEVEL="warning",
         LLMOBSERVE_MAIL_FILE=str(workdir / "mail.log"),
     )
+    if postgres:
+        env["LLMOBSERVE_MIGRATION_DATABASE_URL"] = url
     if args.redis_url:
         env["LLMOBSERVE_REDIS_URL"] = args.redis_url
     port = free_port()
@@ -243,12 +293,20 @@ def main() -> None:
             f"collector: {url.split('@')[-1]}  ({args.connections} connections, "
             f"{'gzip' if not args.no_gzip else 'plain JSON'}, {args.duration:.0f} s per size)"
         )
-        for size in (int(s) for s in args.batch_sizes.split(",")):
-            asyncio.run(load(base, ingest_key, size, 1.0, args.connections, not args.no_gzip))
-            run = asyncio.run(
-                load(base, ingest_key, size, args.duration, args.connections, not args.no_gzip)
-            )
+        compress = not args.no_gzip
+        for seed, size in enumerate(int(s) for s in args.batch_sizes.split(",")):
+            warm_up = bodies_for(size, 2_000, compress, seed=-1 - seed)
+            asyncio.run(load(base, ingest_key, size, 1.0, args.connections, warm_up))
+            bodies = bodies_for(size, int(args.max_rate * args.duration), compress, seed)
+            run = asyncio.run(load(base, ingest_key, size, args.duration, args.connections, bodies))
             print(run.line(), flush=True)
+            if postgres:
+                raw = asyncio.run(raw_copy_rate(url, run.events, size))
+                print(
+                    f"            raw asyncpg COPY of the same {run.events:,} rows: "
+                    f"{raw:,.0f} events/s; HTTP ingest / COPY = {run.events / run.seconds / raw:.0%}",
+                    flush=True,
+                )
         summary = httpx.get(
             f"{base}/v1/spend/summary",
             headers={"Authorization": f"Bearer {reader_key}"},

@@ -2,8 +2,8 @@
 
 Loads N spend events for one tenant over 30 days straight into PostgreSQL with COPY
 (bypassing the API), across 5 providers x 40 models x 2,000 customers, builds their
-hourly, daily, weekly and monthly rollups, then times, as the service's own role under
-row-level security:
+hourly, daily, weekly and monthly rollups (and the hourly and daily model rollups), then
+times, as the service's own role under row-level security:
 
   rollups  SqlSpendReports.breakdown_by(provider, model, customer) over the last 30 days
            (edges not hour-aligned: weekly and daily rollups inside, hourly rollups and
@@ -203,7 +203,8 @@ def _cumulative(weights: list[float]) -> Iterator[float]:
         yield total
 
 
-ROLLUPS_SQL = """
+ROLLUPS_SQL = (
+    """
 INSERT INTO spend_rollups_hourly
 SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), provider, model,
        coalesce(agent, ''), coalesce(customer_id, ''),
@@ -217,8 +218,9 @@ SELECT tenant_id, date_trunc('day', hour, 'UTC'), provider, model, agent, custom
        sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
        sum(reasoning_tokens)
 FROM spend_rollups_hourly GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 2;
-""" + "".join(
-    f"""
+"""
+    + "".join(
+        f"""
 INSERT INTO spend_rollups_{table}
 SELECT tenant_id, date_trunc('{grain}', day, 'UTC'), provider, model, agent, customer_id,
        sum(cost_nanos), sum(unpriced_calls), sum(calls), sum(error_calls), sum(input_tokens),
@@ -226,7 +228,19 @@ SELECT tenant_id, date_trunc('{grain}', day, 'UTC'), provider, model, agent, cus
        sum(reasoning_tokens)
 FROM spend_rollups_daily GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 2;
 """
-    for table, grain in (("weekly", "week"), ("monthly", "month"))
+        for table, grain in (("weekly", "week"), ("monthly", "month"))
+    )
+    + "".join(
+        f"""
+INSERT INTO spend_model_rollups_{table}
+SELECT tenant_id, {grain}, provider, model,
+       sum(cost_nanos), sum(unpriced_calls), sum(calls), sum(error_calls), sum(input_tokens),
+       sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+       sum(reasoning_tokens)
+FROM spend_rollups_{table} GROUP BY 1, 2, 3, 4 ORDER BY 2;
+"""
+        for table, grain in (("hourly", "hour"), ("daily", "day"))
+    )
 )
 
 RAW_SQL = """
@@ -275,9 +289,11 @@ async def load(owner_dsn: str, events: int, models_per_customer: int) -> None:
             "spend_rollups_daily",
             "spend_rollups_weekly",
             "spend_rollups_monthly",
+            "spend_model_rollups_hourly",
+            "spend_model_rollups_daily",
         ):
             rows = await connection.fetchval(f"SELECT count(*) FROM {table}")
-            print(f"  {table:<22} {rows:>12,} rows")
+            print(f"  {table:<26} {rows:>12,} rows")
     finally:
         await connection.close()
 

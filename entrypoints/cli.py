@@ -92,7 +92,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
     uvicorn.run(
-        create_app(container),
+        create_app(container, freeze_heap=True),
         host=args.host,
         port=args.port,
         log_level=settings.log_level,

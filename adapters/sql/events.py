@@ -74,6 +74,7 @@ class SqlSpendEvents(SpendEventRepository):
                 window.end,
                 keys=("provider", "model"),
                 measures=("cost_nanos", "calls"),
+                by_model=True,
             )
             rows = await self._session.execute(groups)
             return Money(
@@ -90,6 +91,7 @@ class SqlSpendEvents(SpendEventRepository):
             window.end,
             where=cap_condition(cap, dialect),
             measures=("cost_nanos",),
+            by_model=cap.scope in (CapScope.GLOBAL, CapScope.PROVIDER),
         )
         return Money(int((await self._session.execute(query)).scalar_one()))
 

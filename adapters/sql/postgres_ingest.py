@@ -3,9 +3,9 @@
 The batch travels as one JSON document (msgspec encodes it in microseconds, where binding
 an array per column costs milliseconds) and is expanded server-side; in the same
 statement the event ids are claimed (ON CONFLICT DO NOTHING), only the events whose id
-was new are inserted, and the hourly, daily, weekly and monthly rollups are upserted. One round trip,
-one prepared statement reused for every batch, and rows locked in key order so that
-concurrent batches cannot deadlock.
+was new are inserted, and the hourly, daily, weekly and monthly rollups, then the hourly
+and daily model rollups, are upserted. One round trip, one prepared statement reused for
+every batch, and rows locked in key order so that concurrent batches cannot deadlock.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import event_row
-from adapters.sql.tables import MEASURE_COLUMNS, ROLLUPS
+from adapters.sql.tables import (
+    DIMENSION_COLUMNS,
+    MEASURE_COLUMNS,
+    MODEL_DIMENSIONS,
+    MODEL_ROLLUPS,
+    ROLLUPS,
+)
 from domain.events import SpendEvent
 
 # (column, SQL type) of each event in the JSON document.
@@ -53,20 +59,26 @@ _MEASURE_SQL = {
 }
 
 
-def _rollup_sql(table: str, time_column: str) -> str:
+def _rollup_sql(table: str, time_column: str, dimensions: tuple[str, ...]) -> str:
     # date_trunc in UTC: 'hour', 'day', 'week' (from Monday, as ISO weeks) and 'month'.
     measures = ", ".join(_MEASURE_SQL.get(m, f"sum({m})") for m in MEASURE_COLUMNS)
     updates = ", ".join(f"{m} = r.{m} + EXCLUDED.{m}" for m in MEASURE_COLUMNS)
+    # Rollups hold '' for no agent or customer.
+    selected = ", ".join(
+        name if name in ("provider", "model") else f"coalesce({name}, '')" for name in dimensions
+    )
+    groups = ", ".join(str(position) for position in range(2, len(dimensions) + 3))
+    keys = ", ".join(("tenant_id", time_column, *dimensions))
     # Built from this module's constants only, never from input: S608 does not apply.
     return f"""
     INSERT INTO {table} AS r
-        (tenant_id, {time_column}, provider, model, agent, customer_id, {", ".join(MEASURE_COLUMNS)})
-    SELECT CAST(:tenant_id AS TEXT), date_trunc('{time_column}', occurred_at, 'UTC'), provider, model,
-           coalesce(agent, ''), coalesce(customer_id, ''), {measures}
+        ({keys}, {", ".join(MEASURE_COLUMNS)})
+    SELECT CAST(:tenant_id AS TEXT), date_trunc('{time_column}', occurred_at, 'UTC'), {selected},
+           {measures}
     FROM fresh
-    GROUP BY 2, 3, 4, 5, 6
-    ORDER BY 2, 3, 4, 5, 6
-    ON CONFLICT (tenant_id, {time_column}, provider, model, agent, customer_id)
+    GROUP BY {groups}
+    ORDER BY {groups}
+    ON CONFLICT ({keys})
     DO UPDATE SET {updates}"""  # noqa: S608
 
 
@@ -74,8 +86,9 @@ def _ingest_sql() -> str:
     typed = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
     event_columns = ", ".join(_NAMES)
     rollups = ",".join(
-        f"\n    {time_column}_rollup AS ({_rollup_sql(table.name, time_column)}\n    )"
-        for table, time_column in ROLLUPS
+        f"\n    {table.name} AS ({_rollup_sql(table.name, time_column, dimensions)}\n    )"
+        for rollups, dimensions in ((ROLLUPS, DIMENSION_COLUMNS), (MODEL_ROLLUPS, MODEL_DIMENSIONS))
+        for table, time_column in rollups
     )
     return f"""
     WITH batch AS (

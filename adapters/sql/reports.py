@@ -11,7 +11,7 @@ from adapters.sql.conditions import DIMENSION_COLUMN, filter_condition
 from adapters.sql.dialect import binary_order
 from adapters.sql.session import SqlSession
 from adapters.sql.spend_query import BUCKET, spend_totals_query
-from adapters.sql.tables import NO_VALUE
+from adapters.sql.tables import MODEL_DIMENSIONS, NO_VALUE
 from application.ports import SpendReports
 from domain.money import Money
 from domain.reports import (
@@ -42,6 +42,16 @@ def _key(value: str) -> str | None:
     return None if value == NO_VALUE else value
 
 
+def _by_model(spend_filter: SpendFilter, keys: Sequence[str]) -> bool:
+    """Whether the model rollups can answer: nothing asked of agent or customer."""
+    return (
+        spend_filter.agent is None
+        and spend_filter.customer_id is None
+        and spend_filter.customer_ids is None
+        and set(keys) <= set(MODEL_DIMENSIONS)
+    )
+
+
 class SqlSpendReports(SpendReports):
     def __init__(self, session: SqlSession) -> None:
         self._session = session
@@ -53,6 +63,7 @@ class SqlSpendReports(SpendReports):
             spend_filter.start,
             spend_filter.end,
             where=filter_condition(spend_filter),
+            by_model=_by_model(spend_filter, ()),
         )
         return totals_from((await self._session.execute(query)).mappings().one())
 
@@ -80,6 +91,7 @@ class SqlSpendReports(SpendReports):
             spend_filter.end,
             where=filter_condition(spend_filter),
             keys=keys,
+            by_model=_by_model(spend_filter, keys),
         )
         columns = query.selected_columns
         query = query.order_by(
@@ -98,14 +110,16 @@ class SqlSpendReports(SpendReports):
         group_by: Dimension | None,
     ) -> list[TimePoint]:
         key = DIMENSION_COLUMN[group_by] if group_by else None
+        keys = [key] if key else []
         query = spend_totals_query(
             self._session.dialect,
             tenant_id,
             spend_filter.start,
             spend_filter.end,
             where=filter_condition(spend_filter),
-            keys=[key] if key else [],
+            keys=keys,
             bucket=bucket,
+            by_model=_by_model(spend_filter, keys),
         )
         points = [
             TimePoint(row[BUCKET], _key(row[key]) if key else None, totals_from(row))

@@ -1,5 +1,5 @@
-"""Hourly, daily, weekly and monthly rollups of new events, upserted in the transaction
-that stores them.
+"""Hourly, daily, weekly and monthly rollups of new events, and the hourly and daily model
+rollups, upserted in the transaction that stores them.
 
 PostgreSQL computes them inside its ingest statement (`postgres_ingest`); this module is
 the same arithmetic for SQLite.
@@ -16,7 +16,14 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.dialect import upsertable_insert
-from adapters.sql.tables import DIMENSION_COLUMNS, MEASURE_COLUMNS, NO_VALUE, ROLLUPS
+from adapters.sql.tables import (
+    DIMENSION_COLUMNS,
+    MEASURE_COLUMNS,
+    MODEL_DIMENSIONS,
+    MODEL_ROLLUPS,
+    NO_VALUE,
+    ROLLUPS,
+)
 from adapters.sql.time_plan import Grain, floor_to
 from domain.events import CallStatus, SpendEvent
 
@@ -59,10 +66,15 @@ def hourly_sums(events: Iterable[SpendEvent]) -> dict[RollupKey, list[int]]:
     return sums
 
 
-def coarser_sums(hourly: dict[RollupKey, list[int]], grain: Grain) -> dict[RollupKey, list[int]]:
-    sums: dict[RollupKey, list[int]] = {}
+def coarser_sums(
+    hourly: dict[RollupKey, list[int]], grain: Grain, by_model: bool = False
+) -> dict[tuple[Any, ...], list[int]]:
+    """`hourly` summed per unit of `grain`; per provider and model only if `by_model`."""
+    sums: dict[tuple[Any, ...], list[int]] = {}
     for (tenant_id, hour, provider, model, agent, customer_id), measures in hourly.items():
-        key = (tenant_id, floor_to(hour, grain), provider, model, agent, customer_id)
+        key: tuple[Any, ...] = (tenant_id, floor_to(hour, grain), provider, model)
+        if not by_model:
+            key = (*key, agent, customer_id)
         total = sums.get(key)
         if total is None:
             sums[key] = list(measures)
@@ -72,9 +84,13 @@ def coarser_sums(hourly: dict[RollupKey, list[int]], grain: Grain) -> dict[Rollu
     return sums
 
 
-def as_rows(sums: dict[RollupKey, list[int]], time_column: str) -> list[dict[str, Any]]:
+def as_rows(
+    sums: dict[tuple[Any, ...], list[int]],
+    time_column: str,
+    dimensions: tuple[str, ...] = DIMENSION_COLUMNS,
+) -> list[dict[str, Any]]:
     """Rows sorted by key, so that concurrent writers lock rows in one order."""
-    names = ("tenant_id", time_column, *DIMENSION_COLUMNS)
+    names = ("tenant_id", time_column, *dimensions)
     return [
         dict(zip(names, key, strict=True)) | dict(zip(MEASURE_COLUMNS, total, strict=True))
         for key, total in sorted(sums.items())
@@ -85,18 +101,24 @@ async def upsert_rollups(connection: AsyncConnection, events: list[SpendEvent]) 
     hourly = hourly_sums(events)
     if not hourly:
         return
-    for table, time_column in ROLLUPS:
-        grain = Grain(time_column)
-        sums = hourly if grain is Grain.HOUR else coarser_sums(hourly, grain)
-        statement = _upsert(connection.dialect.name, table, time_column)
-        await connection.execute(statement, as_rows(sums, time_column))
+    for rollups, dimensions in ((ROLLUPS, DIMENSION_COLUMNS), (MODEL_ROLLUPS, MODEL_DIMENSIONS)):
+        by_model = dimensions == MODEL_DIMENSIONS
+        for table, time_column in rollups:
+            grain = Grain(time_column)
+            sums: dict[tuple[Any, ...], list[int]] = (
+                dict(hourly)
+                if grain is Grain.HOUR and not by_model
+                else coarser_sums(hourly, grain, by_model)
+            )
+            statement = _upsert(connection.dialect.name, table, time_column, dimensions)
+            await connection.execute(statement, as_rows(sums, time_column, dimensions))
 
 
 @cache
-def _upsert(dialect: str, table: Table, time_column: str) -> Any:
+def _upsert(dialect: str, table: Table, time_column: str, dimensions: tuple[str, ...]) -> Any:
     """Add to the measures of an existing row (built once per table: compiling is costly)."""
     statement = upsertable_insert(dialect, table)
     return statement.on_conflict_do_update(
-        index_elements=["tenant_id", time_column, *DIMENSION_COLUMNS],
+        index_elements=["tenant_id", time_column, *dimensions],
         set_={name: table.c[name] + statement.excluded[name] for name in MEASURE_COLUMNS},
     )

@@ -27,7 +27,14 @@ from sqlalchemy import (
 )
 
 from adapters.sql.dialect import instant
-from adapters.sql.tables import MEASURE_COLUMNS, NO_VALUE, ROLLUPS, spend_events
+from adapters.sql.tables import (
+    MEASURE_COLUMNS,
+    MODEL_DIMENSIONS,
+    MODEL_ROLLUPS,
+    NO_VALUE,
+    ROLLUPS,
+    spend_events,
+)
 from adapters.sql.time_plan import Grain, Span, bucket_grain, floor_to, plan
 from domain.events import CallStatus
 from domain.reports import Bucket
@@ -52,11 +59,18 @@ def spend_totals_query(
     keys: Sequence[str] = (),
     bucket: Bucket | None = None,
     measures: Sequence[str] = MEASURE_COLUMNS,
+    by_model: bool = False,
 ) -> Select[Any]:
-    """Summed `measures` per (bucket, keys) over [start, end), from the cheapest stores."""
-    spans = plan(start, end, bucket)
+    """Summed `measures` per (bucket, keys) over [start, end), from the cheapest stores.
+
+    `by_model`: read the model rollups, which hold far fewer rows; only for keys and
+    conditions on provider and model alone (another column is a KeyError here)."""
+    if by_model and not set(keys) <= set(MODEL_DIMENSIONS):
+        raise KeyError(f"the model rollups hold no {sorted(set(keys) - set(MODEL_DIMENSIONS))}")
+    spans = plan(start, end, bucket, finest_only=by_model)
+    stores = _MODEL_STORES if by_model else _STORES
     parts = [
-        _span_rows(dialect, tenant_id, same_scan, where, keys, bucket, measures)
+        _span_rows(dialect, tenant_id, stores, same_scan, where, keys, bucket, measures)
         for same_scan in _one_scan_each(spans, bucket)
     ]
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("spans")
@@ -90,6 +104,7 @@ def _one_scan_each(spans: list[Span], bucket: Bucket | None) -> list[list[Span]]
 def _span_rows(
     dialect: str,
     tenant_id: str,
+    stores: dict[Grain, tuple[Table, str]],
     spans: list[Span],
     where: Predicate,
     keys: Sequence[str],
@@ -98,7 +113,7 @@ def _span_rows(
 ) -> Select[Any]:
     """Rows of one store over one or more spans of its grain and sign."""
     grain, sign = spans[0].grain, spans[0].sign
-    table, time_column = _STORES[grain]
+    table, time_column = stores[grain]
     moment = table.c[time_column]
     columns: list[ColumnElement[Any]] = []
     if bucket is not None:
@@ -116,6 +131,10 @@ def _span_rows(
 
 _STORES: dict[Grain, tuple[Table, str]] = {
     **{Grain(time_column): (table, time_column) for table, time_column in ROLLUPS},
+    Grain.RAW: (spend_events, "occurred_at"),
+}
+_MODEL_STORES: dict[Grain, tuple[Table, str]] = {
+    **{Grain(time_column): (table, time_column) for table, time_column in MODEL_ROLLUPS},
     Grain.RAW: (spend_events, "occurred_at"),
 }
 

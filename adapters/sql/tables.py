@@ -185,15 +185,17 @@ MEASURE_COLUMNS = (
 )
 
 
-def _rollup_table(name: str, time_column: str) -> Table:
+def _rollup_table(
+    name: str, time_column: str, dimensions: tuple[str, ...] = DIMENSION_COLUMNS
+) -> Table:
     return Table(
         name,
         metadata,
         Column("tenant_id", Text, nullable=False),
         Column(time_column, UtcDateTime, nullable=False),
-        *(Column(dimension, Text, nullable=False) for dimension in DIMENSION_COLUMNS),
+        *(Column(dimension, Text, nullable=False) for dimension in dimensions),
         *(Column(measure, BigInteger, nullable=False) for measure in MEASURE_COLUMNS),
-        PrimaryKeyConstraint("tenant_id", time_column, *DIMENSION_COLUMNS, name=f"pk_{name}"),
+        PrimaryKeyConstraint("tenant_id", time_column, *dimensions, name=f"pk_{name}"),
     )
 
 
@@ -204,12 +206,38 @@ spend_rollups_daily = _rollup_table("spend_rollups_daily", "day")
 spend_rollups_weekly = _rollup_table("spend_rollups_weekly", "week")
 spend_rollups_monthly = _rollup_table("spend_rollups_monthly", "month")
 
+# One customer's spend (its page, its sparkline, its caps) without reading every other's.
+Index(
+    "ix_spend_rollups_hourly_customer",
+    spend_rollups_hourly.c.tenant_id,
+    spend_rollups_hourly.c.customer_id,
+    spend_rollups_hourly.c.hour,
+)
+Index(
+    "ix_spend_rollups_daily_customer",
+    spend_rollups_daily.c.tenant_id,
+    spend_rollups_daily.c.customer_id,
+    spend_rollups_daily.c.day,
+)
+
 # Each rollup table with its time column, which holds the start of the unit.
 ROLLUPS = (
     (spend_rollups_hourly, "hour"),
     (spend_rollups_daily, "day"),
     (spend_rollups_weekly, "week"),
     (spend_rollups_monthly, "month"),
+)
+
+# The same sums per provider and model only, hourly and daily: a few rows an hour where
+# the full rollups hold one per agent and customer too. They answer every view that
+# neither filters nor groups by agent or customer (totals, provider and model
+# breakdowns, charts by provider or model, global, provider and model caps).
+MODEL_DIMENSIONS = ("provider", "model")
+spend_model_rollups_hourly = _rollup_table("spend_model_rollups_hourly", "hour", MODEL_DIMENSIONS)
+spend_model_rollups_daily = _rollup_table("spend_model_rollups_daily", "day", MODEL_DIMENSIONS)
+MODEL_ROLLUPS = (
+    (spend_model_rollups_hourly, "hour"),
+    (spend_model_rollups_daily, "day"),
 )
 
 TENANT_TABLES = (
@@ -224,4 +252,6 @@ TENANT_TABLES = (
     spend_rollups_daily,
     spend_rollups_weekly,
     spend_rollups_monthly,
+    spend_model_rollups_hourly,
+    spend_model_rollups_daily,
 )

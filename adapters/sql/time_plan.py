@@ -86,7 +86,9 @@ def next_unit(unit_start: datetime, grain: Grain) -> datetime:
     return ceil_to(unit_start + timedelta(microseconds=1), grain)
 
 
-def plan(start: datetime, end: datetime, bucket: Bucket | None = None) -> list[Span]:
+def plan(
+    start: datetime, end: datetime, bucket: Bucket | None = None, finest_only: bool = False
+) -> list[Span]:
     """Signed spans whose sum is exactly [start, end), at about the least reading cost.
 
     Whole units of the coarsest grain that fits come from its rollup; what is left at
@@ -97,8 +99,11 @@ def plan(start: datetime, end: datetime, bucket: Bucket | None = None) -> list[S
 
     For a time series, every piece at the bucket's grain and finer stays within one
     unit, so a span's bucket is a constant unless its own grain is the bucket's.
+    `finest_only` plans with days and hours alone, for stores that keep no coarser grain.
     """
     grains = _USABLE[bucket]
+    if finest_only:  # stores kept by day and hour only (the model rollups)
+        grains = tuple(grain for grain in grains if grain in (Grain.DAY, Grain.HOUR))
     return list(_cover(start.astimezone(UTC), end.astimezone(UTC), grains, bucket is not None))
 
 

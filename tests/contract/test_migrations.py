@@ -136,3 +136,94 @@ def test_two_processes_migrating_at_once_both_succeed(fresh_postgres: str) -> No
             await engine.dispose()
 
     assert asyncio.run(versions()) == [HEAD]
+
+
+def _upgrade_to(url: str, revision: str) -> None:
+    async def run() -> None:
+        engine = make_engine(url)
+        config = alembic_config()
+        try:
+            async with engine.begin() as connection:
+
+                def upgrade(sync: Connection) -> None:
+                    config.attributes["connection"] = sync
+                    command.upgrade(config, revision)
+
+                await connection.run_sync(upgrade)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+async def _execute(url: str, *statements: str) -> list[tuple[object, ...]]:
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            rows: list[tuple[object, ...]] = []
+            for statement in statements:
+                result = await connection.execute(text(statement))
+                rows = [tuple(row) for row in result] if result.returns_rows else rows
+            return rows
+    finally:
+        await engine.dispose()
+
+
+_MEASURES = (
+    "cost_nanos, unpriced_calls, calls, error_calls, input_tokens, output_tokens,"
+    " cache_read_tokens, cache_write_tokens, reasoning_tokens"
+)
+
+
+def _rollup_row(table: str, time: str, model: str, agent: str, customer: str, cost: int) -> str:
+    return (
+        f"INSERT INTO {table} (tenant_id, {'hour' if 'hourly' in table else 'day'}, provider,"
+        f" model, agent, customer_id, {_MEASURES}) VALUES ('t1', '{time}', 'openai', '{model}',"
+        f" '{agent}', '{customer}', {cost}, 0, 1, 0, 10, 5, 0, 0, 0)"
+    )
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_the_model_rollups_are_filled_from_the_rollups_on_upgrade(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("fresh_postgres")
+    )
+    _upgrade_to(url, "0003_cap_fail_policy")
+    hour, day = "2026-11-20 10:00:00+00:00", "2026-11-20 00:00:00+00:00"
+    asyncio.run(
+        _execute(
+            url,
+            _rollup_row("spend_rollups_hourly", hour, "gpt-4o", "a", "c1", 100),
+            _rollup_row("spend_rollups_hourly", hour, "gpt-4o", "", "c2", 20),
+            _rollup_row("spend_rollups_hourly", hour, "gpt-4o-mini", "a", "c1", 3),
+            _rollup_row("spend_rollups_daily", day, "gpt-4o", "a", "c1", 100),
+            _rollup_row("spend_rollups_daily", day, "gpt-4o", "", "c2", 20),
+        )
+    )
+
+    migrate(url)
+
+    tenant = "SELECT set_config('app.current_tenant', 't1', true)" if backend == "postgres" else ""
+    hourly = asyncio.run(
+        _execute(
+            url,
+            *([tenant] if tenant else []),
+            "SELECT model, cost_nanos, calls, input_tokens FROM spend_model_rollups_hourly"
+            " ORDER BY model",
+        )
+    )
+    daily = asyncio.run(
+        _execute(
+            url,
+            *([tenant] if tenant else []),
+            "SELECT model, cost_nanos, calls FROM spend_model_rollups_daily ORDER BY model",
+        )
+    )
+    assert hourly == [("gpt-4o", 120, 2, 20), ("gpt-4o-mini", 3, 1, 10)]
+    assert daily == [("gpt-4o", 120, 2)]
