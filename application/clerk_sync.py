@@ -15,13 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 from application.accounts import Identity
+from application.api_keys import ApiKeys
 from application.auth_ports import (
     AccountsUnitOfWork,
     AccountsUnitOfWorkFactory,
     ExternalIdentity,
     WebhookMessage,
 )
-from application.ports import Clock, UnitOfWorkFactory
+from application.ports import Clock
 from domain.access import Role
 from domain.accounts import Membership, User
 from domain.tenants import Tenant
@@ -99,12 +100,12 @@ class ClerkSync:
         self,
         uow_factory: AccountsUnitOfWorkFactory,
         clock: Clock,
-        keys_uow_factory: UnitOfWorkFactory | None = None,
+        api_keys: ApiKeys | None = None,
         role_map: Mapping[str, Role] = DEFAULT_ROLE_MAP,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
-        self._keys_uow_factory = keys_uow_factory
+        self._api_keys = api_keys
         self._role_map = role_map
 
     async def identity(self, external: ExternalIdentity) -> Identity:
@@ -253,11 +254,5 @@ class ClerkSync:
         return SyncOutcome.APPLIED
 
     async def _revoke_keys(self, tenant_id: str) -> None:
-        if self._keys_uow_factory is None:
-            return
-        now = self._clock.now()
-        async with self._keys_uow_factory(tenant_id) as uow:
-            for key in await uow.api_keys.list(tenant_id):
-                if key.active:
-                    await uow.api_keys.save(replace(key, revoked_at=now))
-            await uow.commit()
+        if self._api_keys is not None:
+            await self._api_keys.revoke_all(tenant_id)

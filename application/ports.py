@@ -251,3 +251,10 @@ class RecipientResolver(Protocol):
     async def default_recipients(self, tenant_id: str) -> tuple[str, ...]:
         """Who hears about a cap that names no recipients: the tenant's owners and admins."""
         ...
+
+
+class KeyRevocations(Protocol):
+    """Tells the other collector processes that an API key was revoked, so that their
+    copies of it go at once rather than when those copies age."""
+
+    async def announce(self, secret_hash: str) -> None: ...

@@ -13,6 +13,7 @@ are opened and closed by the Litestar lifespan and the worker's hooks
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from dependency_injector import containers, providers
@@ -26,6 +27,7 @@ from adapters.pricing.catalog_file import load_builtin_catalog
 from adapters.redis.blocked_calls import RedisBlockedCalls
 from adapters.redis.connection import close_redis, make_redis
 from adapters.redis.counters import RedisCounters
+from adapters.redis.key_revocations import RedisKeyRevocations
 from adapters.sql.database import (
     SqlUnitOfWorkFactory,
     is_postgres,
@@ -47,7 +49,7 @@ from application.dispatch_alerts import DispatchAlerts
 from application.forecast import ForecastCaps
 from application.maintenance import MonitorCaps, ReconcileCounters, SweepReservations
 from application.manage_caps import CapProgressReader, ManageCaps
-from application.ports import SpendCounters, UnitOfWorkFactory
+from application.ports import KeyRevocations, SpendCounters, UnitOfWorkFactory
 from application.recipients import TenantAdmins
 from application.record_spend import RecordSpend
 from application.reservations import CheckAndReserve, FinishReservation
@@ -76,6 +78,8 @@ class MemoryInfrastructure(containers.DeclarativeContainer):
     counters_probe: providers.Singleton[Probe] = providers.Singleton(InProcessProbe)
     accounts_uow_factory = providers.Singleton(accounts.memory_accounts_uow, uow_factory)
     rate_limiter = providers.Singleton(accounts.in_process_rate_limiter)
+    # One process: a revocation is heard where it is made.
+    key_revocations: providers.Provider[KeyRevocations | None] = providers.Object(None)
 
 
 class EmbeddedInfrastructure(MemoryInfrastructure):
@@ -91,6 +95,7 @@ class ProductionInfrastructure(EmbeddedInfrastructure):
     blocked_calls = providers.Singleton(RedisBlockedCalls, redis)
     counters_probe = providers.Singleton(RedisProbe, redis)
     rate_limiter = providers.Singleton(accounts.redis_rate_limiter, redis)
+    key_revocations = providers.Singleton(RedisKeyRevocations, redis)
 
 
 class Application(containers.DeclarativeContainer):
@@ -127,7 +132,14 @@ class Application(containers.DeclarativeContainer):
     blocked_caps = providers.Singleton(BlockedCaps, infra.uow_factory, cap_progress)
     spend_reports = providers.Singleton(SpendReportsService, infra.uow_factory)
     alert_history = providers.Singleton(AlertHistory, infra.uow_factory)
-    api_keys = providers.Singleton(ApiKeys, infra.uow_factory, infra.ids, infra.clock)
+    api_keys = providers.Singleton(
+        ApiKeys,
+        infra.uow_factory,
+        infra.ids,
+        infra.clock,
+        settings.provided.api_key_cache_ttl,
+        infra.key_revocations,
+    )
     blocked_call_alerts = providers.Singleton(
         BlockedCallAlerts, infra.uow_factory, infra.blocked_calls, infra.ids, infra.clock
     )
@@ -178,9 +190,7 @@ class Application(containers.DeclarativeContainer):
         providers.Callable(accounts.invitation_url, settings),
     )
     report_on_behalf = providers.Singleton(ReportOnBehalf, infra.accounts_uow_factory)
-    clerk_sync = providers.Singleton(
-        ClerkSync, infra.accounts_uow_factory, infra.clock, infra.uow_factory
-    )
+    clerk_sync = providers.Singleton(ClerkSync, infra.accounts_uow_factory, infra.clock, api_keys)
     clerk_verifier = providers.Singleton(accounts.clerk_verifier, settings)
     webhook_verifier = providers.Singleton(accounts.webhook_verifier, settings)
     key_rate_limit = providers.Singleton(accounts.key_rate_limit, settings)
@@ -214,6 +224,14 @@ async def open_infrastructure(container: Application) -> None:
             )
     if "redis" in infra.providers:
         infra.providers["redis"]()
+
+
+def listen_for_key_revocations(container: Application) -> asyncio.Task[None] | None:
+    """With Redis: a task dropping this process's copy of each key revoked elsewhere."""
+    revocations = container.infra.key_revocations()
+    if not isinstance(revocations, RedisKeyRevocations):
+        return None
+    return asyncio.create_task(revocations.listen(container.api_keys().forget))
 
 
 async def close_infrastructure(container: Application) -> None:

@@ -38,6 +38,10 @@ class Settings:
     # How old this process's copy of a tenant's caps may be on the cap-check path
     # (a change made in this process applies at once; other processes within this).
     cap_rules_ttl: timedelta = timedelta(seconds=1)
+    # How old this process's copy of an API key may be. A revocation through the API
+    # drops it at once here and, with Redis, in every other process too: this only bounds
+    # a copy whose revocation was never announced (a lost Redis message, a hand edit).
+    api_key_cache_ttl: timedelta = timedelta(seconds=10)
     dashboard_url: str = DEFAULT_DASHBOARD_URL
     email: EmailConfig = field(default_factory=EmailConfig)
     alert_webhook: WebhookConfig | None = None
@@ -101,6 +105,9 @@ class Settings:
             cap_fail_policy=FailPolicy(policy),
             cap_rules_ttl=timedelta(
                 seconds=_non_negative(env, "LLMOBSERVE_CAP_RULES_CACHE_SECONDS", 1.0)
+            ),
+            api_key_cache_ttl=timedelta(
+                seconds=_non_negative(env, "LLMOBSERVE_API_KEY_CACHE_SECONDS", 10.0)
             ),
             dashboard_url=(env.text("LLMOBSERVE_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL).rstrip(
                 "/"

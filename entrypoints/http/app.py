@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
 
 from litestar import Litestar
@@ -17,6 +18,7 @@ from entrypoints.container import (
     Application,
     build_container,
     close_infrastructure,
+    listen_for_key_revocations,
     open_infrastructure,
 )
 from entrypoints.dashboard import DashboardPlugin
@@ -86,11 +88,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await open_infrastructure(container)
+        revocations = listen_for_key_revocations(container)
         if freeze_heap:
             freeze_startup_heap()
         try:
             yield
         finally:
+            if revocations is not None:
+                revocations.cancel()
+                with suppress(asyncio.CancelledError):
+                    await revocations
             await close_infrastructure(container)
 
     return Litestar(

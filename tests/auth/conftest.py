@@ -136,7 +136,7 @@ async def world(backend: tuple[str, str | None]) -> AsyncIterator[World]:
             ManageTenants(accounts_uow, access, ids, clock),
             ManageMembers(accounts_uow, ids, clock, mailbox),
             ReportOnBehalf(accounts_uow),
-            ClerkSync(accounts_uow, clock, uow),
+            ClerkSync(accounts_uow, clock, api_keys),
         )
     finally:
         if engine is not None:
