@@ -270,6 +270,42 @@ async def sweep_on_a_worker(deployment: Deployment) -> int:
     )
 
 
+async def test_a_key_revoked_through_one_collector_is_refused_by_the_other_at_once(
+    deployment: Deployment,
+) -> None:
+    # Each collector keeps a copy of the keys it has seen (10 s by default): only the
+    # revocation announced over Redis can make the other refuse the key this fast.
+    tenant = next(iter(deployment.keys))
+    first, second = (collector.base_url for collector in deployment.collectors)
+    admin = {"Authorization": f"Bearer {deployment.keys[tenant]}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        created = await http.post(
+            f"{first}/v1/api-keys", json={"name": "short-lived", "kind": "ingest"}, headers=admin
+        )
+        assert created.status_code == 201, created.text
+        secret, key_id = created.json()["key"], created.json()["id"]
+        bearer = {"Authorization": f"Bearer {secret}"}
+        check = {"provider": "openai", "model": "gpt-4o", "estimated_cost": "0.000001"}
+
+        async def status_on_second() -> int:
+            answer = await http.post(f"{second}/v1/caps/check", json=check, headers=bearer)
+            return answer.status_code
+
+        assert await status_on_second() == 200
+
+        revoked = await http.delete(f"{first}/v1/api-keys/{key_id}", headers=admin)
+        assert revoked.status_code == 204, revoked.text
+
+        refused_after = None
+        started = asyncio.get_running_loop().time()
+        while asyncio.get_running_loop().time() - started < 5:
+            if await status_on_second() == 401:
+                refused_after = asyncio.get_running_loop().time() - started
+                break
+            await asyncio.sleep(0.05)
+        assert refused_after is not None and refused_after < 2.0
+
+
 def test_the_collectors_logged_no_error(deployment: Deployment) -> None:
     for collector in deployment.collectors:
         assert collector.process.poll() is None, collector.log_tail()
