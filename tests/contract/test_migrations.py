@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
@@ -80,21 +81,7 @@ def test_sqlite_downgrades_to_empty_and_back(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     migrate(url)
 
-    async def downgrade() -> None:
-        engine = make_engine(url)
-        config = alembic_config()
-        try:
-            async with engine.begin() as connection:
-
-                def run(sync: Connection) -> None:
-                    config.attributes["connection"] = sync
-                    command.downgrade(config, "base")
-
-                await connection.run_sync(run)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(downgrade())
+    _alembic(url, command.downgrade, "base")
     assert asyncio.run(schema_report(url))[2] <= {"alembic_version"}
     migrate(url)
     assert asyncio.run(schema_report(url))[0] == HEAD
@@ -138,18 +125,20 @@ def test_two_processes_migrating_at_once_both_succeed(fresh_postgres: str) -> No
     assert asyncio.run(versions()) == [HEAD]
 
 
-def _upgrade_to(url: str, revision: str) -> None:
+def _alembic(url: str, step: Callable[[Config, str], None], revision: str) -> None:
+    """`command.upgrade` or `command.downgrade` to `revision`, on our own engine."""
+
     async def run() -> None:
         engine = make_engine(url)
         config = alembic_config()
         try:
             async with engine.begin() as connection:
 
-                def upgrade(sync: Connection) -> None:
+                def in_sync(sync: Connection) -> None:
                     config.attributes["connection"] = sync
-                    command.upgrade(config, revision)
+                    step(config, revision)
 
-                await connection.run_sync(upgrade)
+                await connection.run_sync(in_sync)
         finally:
             await engine.dispose()
 
@@ -194,7 +183,7 @@ def test_the_model_rollups_are_filled_from_the_rollups_on_upgrade(
         if backend == "sqlite"
         else request.getfixturevalue("fresh_postgres")
     )
-    _upgrade_to(url, "0003_cap_fail_policy")
+    _alembic(url, command.upgrade, "0003_cap_fail_policy")
     hour, day = "2026-11-20 10:00:00+00:00", "2026-11-20 00:00:00+00:00"
     asyncio.run(
         _execute(
