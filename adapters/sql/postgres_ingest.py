@@ -22,6 +22,7 @@ from adapters.sql.tables import (
     DIMENSION_COLUMNS,
     MEASURE_COLUMNS,
     MODEL_DIMENSIONS,
+    MODEL_ROLLUP_SLOTS,
     MODEL_ROLLUPS,
     ROLLUPS,
 )
@@ -68,6 +69,11 @@ def _rollup_sql(table: str, time_column: str, dimensions: tuple[str, ...]) -> st
         name if name in ("provider", "model") else f"coalesce({name}, '')" for name in dimensions
     )
     groups = ", ".join(str(position) for position in range(2, len(dimensions) + 3))
+    slotted = dimensions == MODEL_DIMENSIONS
+    if slotted:
+        # Each pooled connection writes its own slot: concurrent batches rarely share it.
+        dimensions = (*dimensions, "slot")
+        selected += f", pg_backend_pid() % {MODEL_ROLLUP_SLOTS}"
     keys = ", ".join(("tenant_id", time_column, *dimensions))
     # Built from this module's constants only, never from input: S608 does not apply.
     return f"""

@@ -69,12 +69,13 @@ def hourly_sums(events: Iterable[SpendEvent]) -> dict[RollupKey, list[int]]:
 def coarser_sums(
     hourly: dict[RollupKey, list[int]], grain: Grain, by_model: bool = False
 ) -> dict[tuple[Any, ...], list[int]]:
-    """`hourly` summed per unit of `grain`; per provider and model only if `by_model`."""
+    """`hourly` summed per unit of `grain`; per provider and model only (in slot 0) if
+    `by_model`."""
     sums: dict[tuple[Any, ...], list[int]] = {}
     for (tenant_id, hour, provider, model, agent, customer_id), measures in hourly.items():
         key: tuple[Any, ...] = (tenant_id, floor_to(hour, grain), provider, model)
-        if not by_model:
-            key = (*key, agent, customer_id)
+        # SQLite writes one transaction at a time: the model rollups' first slot serves.
+        key = (*key, 0) if by_model else (*key, agent, customer_id)
         total = sums.get(key)
         if total is None:
             sums[key] = list(measures)
@@ -101,8 +102,9 @@ async def upsert_rollups(connection: AsyncConnection, events: list[SpendEvent]) 
     hourly = hourly_sums(events)
     if not hourly:
         return
-    for rollups, dimensions in ((ROLLUPS, DIMENSION_COLUMNS), (MODEL_ROLLUPS, MODEL_DIMENSIONS)):
-        by_model = dimensions == MODEL_DIMENSIONS
+    model_keys = (*MODEL_DIMENSIONS, "slot")
+    for rollups, dimensions in ((ROLLUPS, DIMENSION_COLUMNS), (MODEL_ROLLUPS, model_keys)):
+        by_model = dimensions == model_keys
         for table, time_column in rollups:
             grain = Grain(time_column)
             sums: dict[tuple[Any, ...], list[int]] = (

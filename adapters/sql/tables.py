@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -172,6 +173,7 @@ spend_event_ids = Table(
 )
 
 DIMENSION_COLUMNS = ("provider", "model", "agent", "customer_id")
+MODEL_DIMENSIONS = ("provider", "model")
 MEASURE_COLUMNS = (
     "cost_nanos",
     "unpriced_calls",
@@ -196,6 +198,24 @@ def _rollup_table(
         *(Column(dimension, Text, nullable=False) for dimension in dimensions),
         *(Column(measure, BigInteger, nullable=False) for measure in MEASURE_COLUMNS),
         PrimaryKeyConstraint("tenant_id", time_column, *dimensions, name=f"pk_{name}"),
+    )
+
+
+def _model_rollup_table(name: str, time_column: str) -> Table:
+    # `slot` spreads each (provider, model) over a few rows: every batch of a tenant
+    # touches its models' rows, and concurrent batches writing one row would wait for
+    # each other's commit. Reads sum the slots like any other rows of a group.
+    return Table(
+        name,
+        metadata,
+        Column("tenant_id", Text, nullable=False),
+        Column(time_column, UtcDateTime, nullable=False),
+        *(Column(dimension, Text, nullable=False) for dimension in MODEL_DIMENSIONS),
+        Column("slot", SmallInteger, nullable=False),
+        *(Column(measure, BigInteger, nullable=False) for measure in MEASURE_COLUMNS),
+        PrimaryKeyConstraint(
+            "tenant_id", time_column, *MODEL_DIMENSIONS, "slot", name=f"pk_{name}"
+        ),
     )
 
 
@@ -232,9 +252,10 @@ ROLLUPS = (
 # the full rollups hold one per agent and customer too. They answer every view that
 # neither filters nor groups by agent or customer (totals, provider and model
 # breakdowns, charts by provider or model, global, provider and model caps).
-MODEL_DIMENSIONS = ("provider", "model")
-spend_model_rollups_hourly = _rollup_table("spend_model_rollups_hourly", "hour", MODEL_DIMENSIONS)
-spend_model_rollups_daily = _rollup_table("spend_model_rollups_daily", "day", MODEL_DIMENSIONS)
+spend_model_rollups_hourly = _model_rollup_table("spend_model_rollups_hourly", "hour")
+spend_model_rollups_daily = _model_rollup_table("spend_model_rollups_daily", "day")
+# Concurrent batches of one tenant spread over this many rows per (provider, model).
+MODEL_ROLLUP_SLOTS = 4
 MODEL_ROLLUPS = (
     (spend_model_rollups_hourly, "hour"),
     (spend_model_rollups_daily, "day"),

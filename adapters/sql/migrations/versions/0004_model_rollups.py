@@ -1,5 +1,6 @@
-"""Model rollups: the hourly and daily sums per provider and model only, for the views
-that neither filter nor group by agent or customer; filled from the full rollups. And an
+"""Model rollups: the hourly and daily sums per provider and model only (spread over a
+few `slot` rows, so that concurrent batches do not queue on one row), for the views that
+neither filter nor group by agent or customer; filled from the full rollups. And an
 index by customer on the hourly and daily rollups, for one customer's views and caps.
 
 On PostgreSQL: the same grants and tenant-isolation policy as the other rollups. The
@@ -53,9 +54,10 @@ def upgrade() -> None:
             sa.Column(time_column, sa.DateTime(timezone=True), nullable=False),
             sa.Column("provider", sa.Text(), nullable=False),
             sa.Column("model", sa.Text(), nullable=False),
+            sa.Column("slot", sa.SmallInteger(), nullable=False),
             *(sa.Column(measure, sa.BigInteger(), nullable=False) for measure in MEASURES),
             sa.PrimaryKeyConstraint(
-                "tenant_id", time_column, "provider", "model", name=f"pk_{name}"
+                "tenant_id", time_column, "provider", "model", "slot", name=f"pk_{name}"
             ),
         )
         if postgres:
@@ -63,9 +65,9 @@ def upgrade() -> None:
         sums = ", ".join(f"sum({measure})" for measure in MEASURES)
         # Built from this module's constants only.
         op.execute(
-            f"INSERT INTO {name} (tenant_id, {time_column}, provider, model,"  # noqa: S608
+            f"INSERT INTO {name} (tenant_id, {time_column}, provider, model, slot,"  # noqa: S608
             f" {', '.join(MEASURES)})"
-            f" SELECT tenant_id, {time_column}, provider, model, {sums} FROM {source}"
+            f" SELECT tenant_id, {time_column}, provider, model, 0, {sums} FROM {source}"
             f" GROUP BY tenant_id, {time_column}, provider, model"
         )
         if postgres:
