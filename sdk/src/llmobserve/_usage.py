@@ -66,39 +66,31 @@ def count(obj: Any, name: str) -> int:
 def from_openai_chat(usage: Any) -> Usage | None:
     """Normalise a chat/completions ``usage`` block; cache reads and writes inside
     ``prompt_tokens`` are split off, so each prompt token is billed once."""
-    if usage is None:
-        return None
-    prompt = count(usage, "prompt_tokens")
-    details = field(usage, "prompt_tokens_details")
-    cached = min(count(details, "cached_tokens"), prompt)
-    written = min(count(details, "cache_write_tokens"), prompt - cached)
-    output = count(usage, "completion_tokens")
-    reasoning = count(field(usage, "completion_tokens_details"), "reasoning_tokens")
-    return Usage(
-        input_tokens=prompt - cached - written,
-        output_tokens=output,
-        cache_read_tokens=cached,
-        cache_write_tokens=written,
-        reasoning_tokens=min(reasoning, output),
-    )
+    return _openai_usage(usage, prompt="prompt_tokens", output="completion_tokens")
 
 
 def from_openai_responses(usage: Any) -> Usage | None:
     """Normalise a Responses API ``usage`` block, by the same rule as chat."""
+    return _openai_usage(usage, prompt="input_tokens", output="output_tokens")
+
+
+def _openai_usage(usage: Any, prompt: str, output: str) -> Usage | None:
+    """Both OpenAI shapes: `prompt` and `output` name the counts, each with its
+    ``<name>_details`` block (cache counts in the prompt's, reasoning in the output's)."""
     if usage is None:
         return None
-    prompt = count(usage, "input_tokens")
-    details = field(usage, "input_tokens_details")
-    cached = min(count(details, "cached_tokens"), prompt)
-    written = min(count(details, "cache_write_tokens"), prompt - cached)
-    output = count(usage, "output_tokens")
-    reasoning = count(field(usage, "output_tokens_details"), "reasoning_tokens")
+    prompt_tokens = count(usage, prompt)
+    details = field(usage, f"{prompt}_details")
+    cached = min(count(details, "cached_tokens"), prompt_tokens)
+    written = min(count(details, "cache_write_tokens"), prompt_tokens - cached)
+    output_tokens = count(usage, output)
+    reasoning = count(field(usage, f"{output}_details"), "reasoning_tokens")
     return Usage(
-        input_tokens=prompt - cached - written,
-        output_tokens=output,
+        input_tokens=prompt_tokens - cached - written,
+        output_tokens=output_tokens,
         cache_read_tokens=cached,
         cache_write_tokens=written,
-        reasoning_tokens=min(reasoning, output),
+        reasoning_tokens=min(reasoning, output_tokens),
     )
 
 
