@@ -8,7 +8,6 @@ the same arithmetic for SQLite.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -27,8 +26,9 @@ from adapters.sql.tables import (
 from adapters.sql.time_plan import Grain, floor_to
 from domain.events import CallStatus, SpendEvent
 
-# (tenant_id, unit start, provider, model, agent, customer_id)
-RollupKey = tuple[str, datetime, str, str, str, str]
+# (tenant_id, unit start, provider, model, agent, customer_id), or for the model rollups
+# (tenant_id, unit start, provider, model, slot)
+RollupKey = tuple[Any, ...]
 
 
 def measures_of(event: SpendEvent) -> list[int]:
@@ -68,12 +68,12 @@ def hourly_sums(events: Iterable[SpendEvent]) -> dict[RollupKey, list[int]]:
 
 def coarser_sums(
     hourly: dict[RollupKey, list[int]], grain: Grain, by_model: bool = False
-) -> dict[tuple[Any, ...], list[int]]:
+) -> dict[RollupKey, list[int]]:
     """`hourly` summed per unit of `grain`; per provider and model only (in slot 0) if
     `by_model`."""
-    sums: dict[tuple[Any, ...], list[int]] = {}
+    sums: dict[RollupKey, list[int]] = {}
     for (tenant_id, hour, provider, model, agent, customer_id), measures in hourly.items():
-        key: tuple[Any, ...] = (tenant_id, floor_to(hour, grain), provider, model)
+        key: RollupKey = (tenant_id, floor_to(hour, grain), provider, model)
         # SQLite writes one transaction at a time: the model rollups' first slot serves.
         key = (*key, 0) if by_model else (*key, agent, customer_id)
         total = sums.get(key)
@@ -86,7 +86,7 @@ def coarser_sums(
 
 
 def as_rows(
-    sums: dict[tuple[Any, ...], list[int]],
+    sums: dict[RollupKey, list[int]],
     time_column: str,
     dimensions: tuple[str, ...] = DIMENSION_COLUMNS,
 ) -> list[dict[str, Any]]:
@@ -107,8 +107,8 @@ async def upsert_rollups(connection: AsyncConnection, events: list[SpendEvent]) 
         by_model = dimensions == model_keys
         for table, time_column in rollups:
             grain = Grain(time_column)
-            sums: dict[tuple[Any, ...], list[int]] = (
-                dict(hourly)
+            sums = (
+                hourly
                 if grain is Grain.HOUR and not by_model
                 else coarser_sums(hourly, grain, by_model)
             )
