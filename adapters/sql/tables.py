@@ -2,7 +2,8 @@
 
 The migrations in `migrations/versions` create exactly this (a test compares them);
 PostgreSQL additionally partitions spend_events by month and guards every table
-with row-level security.
+with row-level security. The text key columns of the spend tables (events, event ids,
+rollups) have the "C" collation there: bytewise, as SQLite compares text.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from adapters.sql.types import UtcDateTime, json_document
+from adapters.sql.types import KeyText, UtcDateTime, json_document
 
 metadata = MetaData()
 
@@ -137,15 +138,15 @@ price_overrides = Table(
 spend_events = Table(
     "spend_events",
     metadata,
-    Column("tenant_id", Text, nullable=False),
+    Column("tenant_id", KeyText, nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
-    Column("event_id", Text, nullable=False),
-    Column("provider", Text, nullable=False),
-    Column("model", Text, nullable=False),
+    Column("event_id", KeyText, nullable=False),
+    Column("provider", KeyText, nullable=False),
+    Column("model", KeyText, nullable=False),
     Column("operation", Text, nullable=False),
     Column("status", Text, nullable=False),
-    Column("agent", Text),
-    Column("customer_id", Text),
+    Column("agent", KeyText),
+    Column("customer_id", KeyText),
     Column("tags", json_document(), nullable=False),
     Column("latency_ms", Integer),
     Column("reservation_id", Text),
@@ -167,8 +168,8 @@ spend_events = Table(
 spend_event_ids = Table(
     "spend_event_ids",
     metadata,
-    Column("tenant_id", Text, nullable=False),
-    Column("event_id", Text, nullable=False),
+    Column("tenant_id", KeyText, nullable=False),
+    Column("event_id", KeyText, nullable=False),
     PrimaryKeyConstraint("tenant_id", "event_id", name="pk_spend_event_ids"),
 )
 
@@ -193,9 +194,9 @@ def _rollup_table(
     return Table(
         name,
         metadata,
-        Column("tenant_id", Text, nullable=False),
+        Column("tenant_id", KeyText, nullable=False),
         Column(time_column, UtcDateTime, nullable=False),
-        *(Column(dimension, Text, nullable=False) for dimension in dimensions),
+        *(Column(dimension, KeyText, nullable=False) for dimension in dimensions),
         *(Column(measure, BigInteger, nullable=False) for measure in MEASURE_COLUMNS),
         PrimaryKeyConstraint("tenant_id", time_column, *dimensions, name=f"pk_{name}"),
     )
@@ -208,9 +209,9 @@ def _model_rollup_table(name: str, time_column: str) -> Table:
     return Table(
         name,
         metadata,
-        Column("tenant_id", Text, nullable=False),
+        Column("tenant_id", KeyText, nullable=False),
         Column(time_column, UtcDateTime, nullable=False),
-        *(Column(dimension, Text, nullable=False) for dimension in MODEL_DIMENSIONS),
+        *(Column(dimension, KeyText, nullable=False) for dimension in MODEL_DIMENSIONS),
         Column("slot", SmallInteger, nullable=False),
         *(Column(measure, BigInteger, nullable=False) for measure in MEASURE_COLUMNS),
         PrimaryKeyConstraint(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -40,3 +40,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 def json_document() -> TypeEngine[Any]:
     """JSON on SQLite, JSONB on PostgreSQL."""
     return JSON().with_variant(JSONB(), "postgresql")
+
+
+# The text columns of the spend tables' keys compare bytewise: collation "C" on
+# PostgreSQL, as SQLite's BINARY does (it has no collation named C). Every ingest batch
+# upserts rows keyed by them, and a locale's collation (strcoll, no abbreviated keys)
+# makes each index comparison dearer; "C" also orders them as Python and SQLite do.
+KeyText: TypeEngine[str] = Text().with_variant(Text(collation="C"), "postgresql")

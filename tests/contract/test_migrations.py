@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 import adapters.auth.sql_tables  # noqa: F401 - its tables share adapters.sql.tables.metadata
 from adapters.sql.database import make_engine, migrate
 from adapters.sql.migrate import alembic_config
+from adapters.sql.partitions import month_start, partition_name
 from adapters.sql.tables import TENANT_TABLES, metadata
 from tests.support.services import (
     create_database,
@@ -216,3 +219,133 @@ def test_the_model_rollups_are_filled_from_the_rollups_on_upgrade(
     )
     assert hourly == [("gpt-4o", 120, 2, 20), ("gpt-4o-mini", 3, 1, 10)]
     assert daily == [("gpt-4o", 120, 2)]
+
+
+# The text key columns of the spend tables compare bytewise on PostgreSQL (0005).
+_C_KEYS = {
+    "spend_events": ("tenant_id", "event_id", "provider", "model", "agent", "customer_id"),
+    "spend_event_ids": ("tenant_id", "event_id"),
+    **{
+        name: ("tenant_id", "provider", "model", "agent", "customer_id")
+        for name in (
+            "spend_rollups_hourly",
+            "spend_rollups_daily",
+            "spend_rollups_weekly",
+            "spend_rollups_monthly",
+        )
+    },
+    "spend_model_rollups_hourly": ("tenant_id", "provider", "model"),
+    "spend_model_rollups_daily": ("tenant_id", "provider", "model"),
+}
+_COLLATIONS = (
+    "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND data_type = 'text'"
+)
+_POLICIES = (
+    "SELECT tablename, policyname, permissive, roles::text, cmd, qual, with_check"
+    " FROM pg_policies WHERE schemaname = current_schema()"
+    f" AND tablename IN ({', '.join(repr(table) for table in _C_KEYS)}) ORDER BY 1, 2"
+)
+_INDEXES = (
+    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"
+)
+
+
+def _c_collated(url: str) -> set[tuple[str, str]]:
+    rows = asyncio.run(_execute(url, _COLLATIONS))
+    return {(str(table), str(column)) for table, column, collation in rows if collation == "C"}
+
+
+def _declared_c_collated(partitions: set[str]) -> set[tuple[str, str]]:
+    """The columns the tables give the "C" collation on PostgreSQL; partitions inherit."""
+    dialect = postgresql.dialect()
+    declared = {
+        (table.name, column.name)
+        for table in metadata.tables.values()
+        for column in table.columns
+        if getattr(column.type.dialect_impl(dialect), "collation", None) == "C"
+    }
+    inherited = {
+        (partition, column)
+        for table, column in declared
+        if table == "spend_events"
+        for partition in partitions
+    }
+    return declared | inherited
+
+
+@pytest.mark.postgres
+def test_postgres_spend_keys_get_the_c_collation_and_it_migrates_down_and_up(
+    fresh_postgres: str,
+) -> None:
+    url = fresh_postgres
+    _alembic(url, command.upgrade, "0004_model_rollups")
+    # One event in this month's partition, one in the DEFAULT partition (no month of its own).
+    event = (
+        "INSERT INTO spend_events (tenant_id, occurred_at, event_id, provider, model, operation,"
+        " status, agent, customer_id, tags, estimated, input_tokens, output_tokens,"
+        " cache_read_tokens, cache_write_tokens, reasoning_tokens) VALUES ('t1', {at}, '{id}',"
+        " 'openai', 'gpt-4o', 'chat', 'ok', 'a', 'c1', '{{}}', false, 1, 1, 0, 0, 0)"
+    )
+    asyncio.run(
+        _execute(
+            url,
+            event.format(at="now()", id="e-now"),
+            event.format(at="'2020-01-15 10:00:00+00'", id="e-2020"),
+            "INSERT INTO spend_event_ids VALUES ('t1', 'e-now'), ('t1', 'e-2020')",
+            _rollup_row("spend_rollups_hourly", "2020-01-15 10:00:00+00", "gpt-4o", "a", "c1", 7),
+        )
+    )
+    assert _c_collated(url) == set()
+    policies, indexes = (asyncio.run(_execute(url, query)) for query in (_POLICIES, _INDEXES))
+    assert [row[:2] for row in policies] == [
+        (table, "tenant_isolation") for table in sorted(_C_KEYS)
+    ]
+
+    migrate(url)
+    # A month partition made after the migration (moving its event out of DEFAULT).
+    made = asyncio.run(
+        _execute(url, "SELECT * FROM llmobserve_ensure_spend_partitions('2020-01-01', 0)")
+    )
+    assert made == [("spend_events_p202001",)]
+
+    collated = _c_collated(url)
+    this_month = partition_name(month_start(datetime.now(UTC)))
+    for table, columns in {
+        **_C_KEYS,
+        "spend_events_default": _C_KEYS["spend_events"],
+        this_month: _C_KEYS["spend_events"],
+        "spend_events_p202001": _C_KEYS["spend_events"],
+    }.items():
+        assert {(table, column) for column in columns} <= collated, table
+    assert ("spend_rollups_hourly", "customer_id") in collated
+    # Exactly what the tables declare: no other text column (caps, keys, auth) changed.
+    partitions = {table for table, _ in collated if table.startswith("spend_events_")}
+    assert collated == _declared_c_collated(partitions)
+    # PostgreSQL refuses to alter a column a policy reads: the policies were made again,
+    # the same; the indexes were rebuilt under their own names.
+    assert asyncio.run(_execute(url, _POLICIES)) == policies
+    assert {row[0] for row in asyncio.run(_execute(url, _INDEXES))} >= {row[0] for row in indexes}
+    # The rows are still found through the rebuilt keys.
+    found = asyncio.run(
+        _execute(
+            url,
+            "SET LOCAL enable_seqscan = off",
+            "SELECT (SELECT count(*) FROM spend_event_ids WHERE tenant_id = 't1'"
+            "        AND event_id IN ('e-now', 'e-2020')),"
+            " (SELECT count(*) FROM spend_events WHERE tenant_id = 't1'),"
+            " (SELECT count(*) FROM spend_events_default),"
+            " (SELECT sum(cost_nanos) FROM spend_rollups_hourly WHERE tenant_id = 't1'"
+            "        AND customer_id = 'c1')",
+        )
+    )
+    assert found == [(2, 2, 0, 7)]
+
+    _alembic(url, command.downgrade, "0004_model_rollups")
+    assert _c_collated(url) == set()
+    assert asyncio.run(_execute(url, _POLICIES)) == policies
+
+    migrate(url)
+    assert asyncio.run(schema_report(url))[:2] == (HEAD, [])
+    assert _c_collated(url) == collated
+    assert asyncio.run(_execute(url, _POLICIES)) == policies
