@@ -117,7 +117,8 @@ class RecordSpend:
         now = self._clock.now()
         increments: dict[CounterKey, Money] = defaultdict(Money.zero)
         caps_by_key: dict[CounterKey, Cap] = {}
-        for event in stored:
+        # No cap, no counter to move: each event is spared building its attribution.
+        for event in stored if caps else ():
             if not event.billable_cost.is_positive():
                 continue
             for cap in matching_caps(caps, event.attribution):

@@ -37,17 +37,29 @@ class Usage:
     reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
-        # A fixed tuple, not dataclasses.fields(): this runs for every ingested event.
+        # This runs for every ingested event: one pass over the values, and only a refused
+        # count looks up which field it was.
+        for value in (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+        ):
+            if type(value) is not int or not 0 <= value <= MAX_TOKENS_PER_EVENT:
+                self._refuse_counts()
+        if self.reasoning_tokens > self.output_tokens:
+            raise InvalidUsage(
+                "reasoning_tokens", "cannot exceed output_tokens (reasoning is part of output)"
+            )
+
+    def _refuse_counts(self) -> None:
         for name in _COUNTS:
             value = getattr(self, name)
             if type(value) is not int:
                 raise InvalidUsage(name, "must be an integer")
             if not 0 <= value <= MAX_TOKENS_PER_EVENT:
                 raise InvalidUsage(name, f"must be between 0 and {MAX_TOKENS_PER_EVENT}")
-        if self.reasoning_tokens > self.output_tokens:
-            raise InvalidUsage(
-                "reasoning_tokens", "cannot exceed output_tokens (reasoning is part of output)"
-            )
 
     @property
     def prompt_tokens(self) -> int:

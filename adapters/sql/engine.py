@@ -7,7 +7,11 @@ coroutines of this process queue for it fairly instead of spinning in SQLite's b
 handler; busy_timeout covers other processes (the CLI beside a running server).
 
 PostgreSQL: a bounded pool, sessions in UTC, JIT off (it costs more than it saves on
-the short report queries), and pre-ping so that a restarted server costs no request.
+the short report queries). No pre-ping (BEGIN, a query and ROLLBACK on every checkout):
+a restarted server costs no request all the same. A pooled connection whose socket the
+driver has seen close is replaced at checkout, at no round trip; one whose end shows only
+on use fails its first statement, the tenant binding, and `SqlSession` then starts the
+transaction again on a fresh connection.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
@@ -29,11 +34,10 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Asy
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             "server_settings": {
@@ -43,6 +47,14 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Asy
             }
         },
     )
+    event.listen(engine.sync_engine, "checkout", _replace_if_closed)
+    return engine
+
+
+def _replace_if_closed(_: DBAPIConnection, record: ConnectionPoolEntry, __: Any) -> None:
+    driver_connection = record.driver_connection  # asyncpg's own connection
+    if driver_connection is not None and driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:

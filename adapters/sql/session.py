@@ -5,6 +5,10 @@ PostgreSQL row-level security reads the tenant from `app.current_tenant`, set wi
 or ROLLBACK and can never lend it to the next borrower. A unit of work without a tenant
 (system jobs) sets `app.system_access` instead, which the read-only system policies on
 tenants, api_keys, caps and alerts (and the lease update on alerts) accept.
+
+That binding is each transaction's first statement, so it also tells a dead pooled
+connection (a restarted server, a terminated backend) at no extra round trip: the
+transaction then starts again once on a fresh connection, nothing having run in it yet.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import CursorResult, Executable, RowMapping, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 # The session whose connection this task (or its parent) holds: SQLite has one connection
@@ -46,16 +51,29 @@ class SqlSession:
             self._connection = await self._engine.connect()
             _HOLDING.set(self)
         if not self._connection.in_transaction():
-            await self._connection.begin()
-            if self.postgres:
-                await self._connection.execute(
-                    _BIND_TENANT,
-                    {
-                        "tenant": self.tenant_id or "",
-                        "system": "on" if self.tenant_id is None else "off",
-                    },
-                )
+            try:
+                await self._begin(self._connection)
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+                # SQLAlchemy has invalidated the dead connection and every pooled one as
+                # old as it: the next checkout connects afresh.
+                dead, self._connection = self._connection, None
+                await dead.close()
+                self._connection = await self._engine.connect()
+                await self._begin(self._connection)
         return self._connection
+
+    async def _begin(self, connection: AsyncConnection) -> None:
+        await connection.begin()
+        if self.postgres:
+            await connection.execute(
+                _BIND_TENANT,
+                {
+                    "tenant": self.tenant_id or "",
+                    "system": "on" if self.tenant_id is None else "off",
+                },
+            )
 
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         connection = await self.connection()

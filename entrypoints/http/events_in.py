@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,7 +21,8 @@ from domain.usage import InvalidUsage, Usage
 
 MAX_EVENTS_PER_BATCH = 1000
 MAX_ID_LENGTH = 200
-_OPERATION = re.compile(r"^[A-Za-z0-9_.:-]{1,50}$")
+DEFAULT_OPERATION = "chat"
+_OPERATION = re.compile(r"[A-Za-z0-9_.:-]{1,50}")
 _AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _MISSING = re.compile(r"missing required field `(?P<name>[^`]+)`")
@@ -42,7 +44,7 @@ class EventIn(msgspec.Struct):
     provider: str
     model: str
     usage: UsageIn
-    operation: str | None = "chat"
+    operation: str | None = DEFAULT_OPERATION
     latency_ms: int | None = None
     status: CallStatus | None = CallStatus.OK
     agent: str | None = None
@@ -82,6 +84,7 @@ class EnvelopeError(ValueError):
         self.message = message
 
 
+_batch_decoder = msgspec.json.Decoder(EventBatchIn)
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
 _event_decoder = msgspec.json.Decoder(EventIn)
 _loose_decoder = msgspec.json.Decoder()
@@ -123,15 +126,8 @@ def parse_batch(
 
     An event may name another tenant in `tenant_id` only when that tenant is in `also_for`
     (the tenants this key reports for on their behalf, docs/auth.md)."""
-    try:
-        envelope = _envelope_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise EnvelopeError(
-            400, "events", f"the body must be an object with an events list: {exc}"
-        ) from None
-    except msgspec.DecodeError as exc:
-        raise EnvelopeError(400, "body", f"the body is not valid JSON: {exc}") from None
-    count = len(envelope.events)
+    items = _events_of(body)
+    count = len(items)
     if count == 0:
         raise EnvelopeError(400, "events", "a batch holds 1 to 1000 events, got none")
     if count > MAX_EVENTS_PER_BATCH:
@@ -140,15 +136,16 @@ def parse_batch(
         )
     parsed = ParsedBatch()
     first_index: dict[str, int] = {}
-    for index, raw in enumerate(envelope.events):
+    for index, item in enumerate(items):
         try:
-            event = to_event(_event_decoder.decode(raw), tenant_id, now, also_for)
+            data = item if isinstance(item, EventIn) else _event_decoder.decode(item)
+            event = to_event(data, tenant_id, now, also_for)
         except msgspec.ValidationError as exc:
             field_name, message = _msgspec_field(str(exc))
-            parsed.rejected.append(Rejection(index, _readable_id(raw), field_name, message))
+            parsed.rejected.append(Rejection(index, _readable_id(item), field_name, message))
             continue
         except (InvalidEvent, InvalidUsage) as exc:
-            parsed.rejected.append(Rejection(index, _readable_id(raw), exc.field, exc.message))
+            parsed.rejected.append(Rejection(index, _readable_id(item), exc.field, exc.message))
             continue
         earlier = first_index.setdefault(event.event_id, index)
         if earlier != index:
@@ -165,17 +162,35 @@ def parse_batch(
     return parsed
 
 
+def _events_of(body: bytes) -> Sequence[EventIn | msgspec.Raw]:
+    """The usual batch, every event well formed, decoded in one pass; any other with each
+    event left raw, to be decoded on its own so that a malformed one is rejected alone."""
+    try:
+        return _batch_decoder.decode(body).events
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass
+    try:
+        return _envelope_decoder.decode(body).events
+    except msgspec.ValidationError as exc:
+        raise EnvelopeError(
+            400, "events", f"the body must be an object with an events list: {exc}"
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise EnvelopeError(400, "body", f"the body is not valid JSON: {exc}") from None
+
+
 def to_event(
     data: EventIn, tenant_id: str, now: datetime, also_for: frozenset[str] = frozenset()
 ) -> SpendEvent:
-    if data.tenant_id not in (None, "", tenant_id):
-        if data.tenant_id not in also_for:
+    named_tenant = data.tenant_id
+    if named_tenant and named_tenant != tenant_id:
+        if named_tenant not in also_for:
             # The same words for a tenant that does not exist and one that is not ours.
             raise InvalidEvent("tenant_id", "is not a tenant this key may report for")
-        tenant_id = data.tenant_id
+        tenant_id = named_tenant
     event_id = _event_id(data.event_id)
-    operation = data.operation or "chat"
-    if not _OPERATION.match(operation):
+    operation = data.operation or DEFAULT_OPERATION
+    if operation != DEFAULT_OPERATION and _OPERATION.fullmatch(operation) is None:
         raise InvalidEvent(
             "operation", "is a short word: 1-50 letters, digits, '_', '-', '.' or ':'"
         )
@@ -184,11 +199,11 @@ def to_event(
     usage = data.usage
     try:
         counts = Usage(
-            input_tokens=usage.input_tokens or 0,
-            output_tokens=usage.output_tokens or 0,
-            cache_read_tokens=usage.cache_read_tokens or 0,
-            cache_write_tokens=usage.cache_write_tokens or 0,
-            reasoning_tokens=usage.reasoning_tokens or 0,
+            usage.input_tokens or 0,
+            usage.output_tokens or 0,
+            usage.cache_read_tokens or 0,
+            usage.cache_write_tokens or 0,
+            usage.reasoning_tokens or 0,
         )
     except InvalidUsage as exc:
         raise InvalidUsage(f"usage.{exc.field}", exc.message) from None
@@ -239,7 +254,9 @@ def _msgspec_field(message: str) -> tuple[str, str]:
     return path or "event", message
 
 
-def _readable_id(raw: msgspec.Raw) -> str | None:
+def _readable_id(raw: EventIn | msgspec.Raw) -> str | None:
+    if isinstance(raw, EventIn):
+        return raw.event_id
     try:
         value = _loose_decoder.decode(raw)
     except msgspec.DecodeError:

@@ -115,6 +115,11 @@ async def test_a_batch_with_only_bad_events_is_422_and_stores_nothing(
         ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags"),
         ({"latency_ms": -3}, "latency_ms"),
         ({"operation": "chat completion with spaces"}, "operation"),
+        ({"operation": "chat\n"}, "operation"),
+        ({"agent": "a" * 201}, "agent"),
+        ({"customer_id": "c" * 201}, "customer_id"),
+        ({"reservation_id": "r" * 201}, "reservation_id"),
+        ({"latency_ms": 86_400_001}, "latency_ms"),
         ({"tenant_id": "someone-else"}, "tenant_id"),
         ({"estimated": "yes"}, "estimated"),
         ({"customer_id": "cus_\u0000x"}, "customer_id"),
@@ -136,6 +141,24 @@ async def test_a_bad_field_is_named_with_the_event_index(
     assert rejected[0]["index"] == 1
     assert rejected[0]["field"] == field
     assert rejected[0]["error"]
+
+
+async def test_rejections_name_their_event_id_whether_or_not_the_batch_decodes_whole(
+    client: Client, auth: dict[str, str]
+) -> None:
+    unreadable, refused = event(provider=5), event(model="")
+
+    mixed = await post_events(client, auth, [event(), unreadable, refused])
+    well_formed = await post_events(client, auth, [event(), refused])
+
+    assert [(r["index"], r["field"], r["event_id"]) for r in mixed.json()["rejected"]] == [
+        (1, "provider", unreadable["event_id"]),
+        (2, "model", refused["event_id"]),
+    ]
+    assert [(r["index"], r["field"], r["event_id"]) for r in well_formed.json()["rejected"]] == [
+        (1, "model", refused["event_id"])
+    ]
+    assert (await totals(client, auth))["calls"] == 2
 
 
 async def test_a_missing_field_is_named(client: Client, auth: dict[str, str]) -> None:

@@ -46,6 +46,9 @@ def test_openai_cached_above_prompt_is_refused() -> None:
         ({"output_tokens": MAX_TOKENS_PER_EVENT + 1}, "output_tokens"),
         ({"cache_read_tokens": 1.5}, "cache_read_tokens"),
         ({"output_tokens": 3, "reasoning_tokens": 4}, "reasoning_tokens"),
+        ({"reasoning_tokens": True}, "reasoning_tokens"),
+        ({"input_tokens": 5, "cache_write_tokens": -1}, "cache_write_tokens"),
+        ({"input_tokens": -1, "output_tokens": "1"}, "input_tokens"),  # the first one named
     ],
 )
 def test_hostile_counts_name_their_field(kwargs: dict[str, object], field: str) -> None:
