@@ -233,7 +233,7 @@ FROM spend_rollups_daily GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 2;
     + "".join(
         f"""
 INSERT INTO spend_model_rollups_{table}
-SELECT tenant_id, {grain}, provider, model,
+SELECT tenant_id, {grain}, provider, model, 0,
        sum(cost_nanos), sum(unpriced_calls), sum(calls), sum(error_calls), sum(input_tokens),
        sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
        sum(reasoning_tokens)
@@ -241,6 +241,12 @@ FROM spend_rollups_{table} GROUP BY 1, 2, 3, 4 ORDER BY 2;
 """
         for table, grain in (("hourly", "hour"), ("daily", "day"))
     )
+    # The coarse rollups above hold every hour: the fold's watermark is already past them.
+    + """
+INSERT INTO rollup_folds (tenant_id, folded_until)
+SELECT DISTINCT tenant_id, date_trunc('hour', now(), 'UTC') - interval '2 hours'
+FROM spend_rollups_hourly;
+"""
 )
 
 RAW_SQL = """

@@ -75,6 +75,16 @@ async def maintain_partitions(container: Application) -> int:
     return len(created)
 
 
+async def fold_rollups(container: Application) -> int:
+    """Fold the hourly rollups older than two hours into the daily, weekly and monthly ones
+    (PostgreSQL keeps those behind a watermark; SQLite keeps them at ingest)."""
+    if "engine" not in container.infra.providers:
+        return 0
+    from adapters.sql.rollup_folds import fold_rollups as fold
+
+    return len(await fold(container.infra.engine()))
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     name: str
@@ -90,6 +100,7 @@ JOBS: tuple[Job, ...] = (
     Job("reconcile_counters", reconcile_counters, timedelta(minutes=10), at_startup=True),
     Job("sweep_reservations", sweep_reservations, timedelta(minutes=1)),
     Job("maintain_partitions", maintain_partitions, timedelta(days=1), at_startup=True),
+    Job("fold_rollups", fold_rollups, timedelta(minutes=5), at_startup=True),
 )
 
 

@@ -11,6 +11,7 @@ from adapters.sql.conditions import cap_condition
 from adapters.sql.dialect import upsertable_insert
 from adapters.sql.mapping import event_row
 from adapters.sql.postgres_ingest import insert_new_events
+from adapters.sql.rollup_folds import coarse_until
 from adapters.sql.rollups import upsert_rollups
 from adapters.sql.session import SqlSession
 from adapters.sql.spend_query import spend_totals_query
@@ -84,6 +85,7 @@ class SqlSpendEvents(SpendEventRepository):
                     if cap.matches(Attribution(row.provider, row.model))
                 )
             )
+        by_model = cap.scope in (CapScope.GLOBAL, CapScope.PROVIDER)
         query = spend_totals_query(
             dialect,
             tenant_id,
@@ -91,7 +93,8 @@ class SqlSpendEvents(SpendEventRepository):
             window.end,
             where=cap_condition(cap, dialect),
             measures=("cost_nanos",),
-            by_model=cap.scope in (CapScope.GLOBAL, CapScope.PROVIDER),
+            by_model=by_model,
+            coarse_until=None if by_model else await coarse_until(self._session, tenant_id),
         )
         return Money(int((await self._session.execute(query)).scalar_one()))
 

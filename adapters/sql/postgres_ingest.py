@@ -3,9 +3,11 @@
 The batch travels as one JSON document (msgspec encodes it in microseconds, where binding
 an array per column costs milliseconds) and is expanded server-side; in the same
 statement the event ids are claimed (ON CONFLICT DO NOTHING), only the events whose id
-was new are inserted, and the hourly, daily, weekly and monthly rollups, then the hourly
-and daily model rollups, are upserted. One round trip, one prepared statement reused for
-every batch, and rows locked in key order so that concurrent batches cannot deadlock.
+was new are inserted, and the hourly rollups and the hourly and daily model rollups are
+upserted. The daily, weekly and monthly rollups are folded from the hours later
+(rollup_folds.py); only a late event of an hour already folded is added to them here.
+One round trip, one prepared statement reused for every batch, and rows locked in key
+order so that concurrent batches cannot deadlock.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.mapping import event_row
+from adapters.sql.rollup_folds import COARSE_ROLLUPS, FOLD_GATE, LATE_AFTER
 from adapters.sql.tables import (
     DIMENSION_COLUMNS,
     MEASURE_COLUMNS,
@@ -28,16 +31,19 @@ from adapters.sql.tables import (
 )
 from domain.events import SpendEvent
 
+# The key columns compare bytewise, as their tables' do (0005): the batch's DISTINCT ON and
+# the rollups' GROUP BY / ORDER BY would otherwise sort through the locale's strcoll.
+_KEY = 'TEXT COLLATE "C"'
 # (column, SQL type) of each event in the JSON document.
 _COLUMNS: tuple[tuple[str, str], ...] = (
-    ("event_id", "TEXT"),
+    ("event_id", _KEY),
     ("occurred_at", "TIMESTAMPTZ"),
-    ("provider", "TEXT"),
-    ("model", "TEXT"),
+    ("provider", _KEY),
+    ("model", _KEY),
     ("operation", "TEXT"),
     ("status", "TEXT"),
-    ("agent", "TEXT"),
-    ("customer_id", "TEXT"),
+    ("agent", _KEY),
+    ("customer_id", _KEY),
     ("tags", "JSONB"),
     ("latency_ms", "INTEGER"),
     ("reservation_id", "TEXT"),
@@ -60,7 +66,9 @@ _MEASURE_SQL = {
 }
 
 
-def _rollup_sql(table: str, time_column: str, dimensions: tuple[str, ...]) -> str:
+def _rollup_sql(
+    table: str, time_column: str, dimensions: tuple[str, ...], source: str = "fresh"
+) -> str:
     # date_trunc in UTC: 'hour', 'day', 'week' (from Monday, as ISO weeks) and 'month'.
     measures = ", ".join(_MEASURE_SQL.get(m, f"sum({m})") for m in MEASURE_COLUMNS)
     updates = ", ".join(f"{m} = r.{m} + EXCLUDED.{m}" for m in MEASURE_COLUMNS)
@@ -81,7 +89,7 @@ def _rollup_sql(table: str, time_column: str, dimensions: tuple[str, ...]) -> st
         ({keys}, {", ".join(MEASURE_COLUMNS)})
     SELECT CAST(:tenant_id AS TEXT), date_trunc('{time_column}', occurred_at, 'UTC'), {selected},
            {measures}
-    FROM fresh
+    FROM {source}
     GROUP BY {groups}
     ORDER BY {groups}
     ON CONFLICT ({keys})
@@ -91,15 +99,31 @@ def _rollup_sql(table: str, time_column: str, dimensions: tuple[str, ...]) -> st
 def _ingest_sql() -> str:
     typed = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
     event_columns = ", ".join(_NAMES)
+    # (table, its time column, its dimensions, which events it sums)
+    levels: list[tuple[Table, str, tuple[str, ...], str]] = [
+        (table, time_column, DIMENSION_COLUMNS, "fresh")
+        for table, time_column in ROLLUPS
+        if (table, time_column) not in COARSE_ROLLUPS
+    ]
+    levels += [
+        (table, time_column, DIMENSION_COLUMNS, "folded") for table, time_column in COARSE_ROLLUPS
+    ]
+    levels += [
+        (table, time_column, MODEL_DIMENSIONS, "fresh") for table, time_column in MODEL_ROLLUPS
+    ]
     rollups = ",".join(
-        f"\n    {table.name} AS ({_rollup_sql(table.name, time_column, dimensions)}\n    )"
-        for rollups, dimensions in ((ROLLUPS, DIMENSION_COLUMNS), (MODEL_ROLLUPS, MODEL_DIMENSIONS))
-        for table, time_column in rollups
+        f"\n    {table.name} AS ({_rollup_sql(table.name, time_column, dimensions, source)}\n    )"
+        for table, time_column, dimensions, source in levels
     )
+    late = f"date_trunc('hour', now(), 'UTC') - interval '{int(LATE_AFTER.total_seconds())} s'"
     return f"""
-    WITH batch AS (
-        SELECT DISTINCT ON (event_id) *
-        FROM ROWS FROM (json_to_recordset(CAST(:events AS JSON)) AS ({typed}))
+    WITH gate AS MATERIALIZED (
+        -- Held to COMMIT: the fold waits for this batch before it takes any hour.
+        SELECT pg_advisory_xact_lock_shared({FOLD_GATE})
+    ),
+    batch AS (
+        SELECT DISTINCT ON (event_id) b.*
+        FROM gate, ROWS FROM (json_to_recordset(CAST(:events AS JSON)) AS ({typed}))
             WITH ORDINALITY AS b({event_columns}, ord)
         ORDER BY event_id, ord
     ),
@@ -115,6 +139,17 @@ def _ingest_sql() -> str:
     stored AS (
         INSERT INTO spend_events (tenant_id, {event_columns})
         SELECT CAST(:tenant_id AS TEXT), {event_columns} FROM fresh
+    ),
+    mark AS (
+        -- Late events only: lock the tenant's watermark, as the fold does, and read it.
+        INSERT INTO rollup_folds AS f (tenant_id)
+        SELECT CAST(:tenant_id AS TEXT)
+        WHERE EXISTS (SELECT 1 FROM fresh WHERE occurred_at < {late})
+        ON CONFLICT (tenant_id) DO UPDATE SET folded_until = f.folded_until
+        RETURNING folded_until
+    ),
+    folded AS (
+        SELECT fresh.* FROM fresh JOIN mark ON fresh.occurred_at < mark.folded_until
     ),
     {rollups}
     SELECT event_id FROM new_ids"""  # noqa: S608

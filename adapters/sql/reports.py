@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import desc
 
 from adapters.sql.conditions import DIMENSION_COLUMN, filter_condition
 from adapters.sql.dialect import binary_order
+from adapters.sql.rollup_folds import coarse_until
 from adapters.sql.session import SqlSession
 from adapters.sql.spend_query import BUCKET, spend_totals_query
 from adapters.sql.tables import MODEL_DIMENSIONS, NO_VALUE
@@ -56,14 +58,20 @@ class SqlSpendReports(SpendReports):
     def __init__(self, session: SqlSession) -> None:
         self._session = session
 
+    async def _coarse_until(self, tenant_id: str, by_model: bool) -> datetime | None:
+        # The model rollups are kept whole at ingest: no watermark to read for them.
+        return None if by_model else await coarse_until(self._session, tenant_id)
+
     async def totals(self, tenant_id: str, spend_filter: SpendFilter) -> SpendTotals:
+        by_model = _by_model(spend_filter, ())
         query = spend_totals_query(
             self._session.dialect,
             tenant_id,
             spend_filter.start,
             spend_filter.end,
             where=filter_condition(spend_filter),
-            by_model=_by_model(spend_filter, ()),
+            by_model=by_model,
+            coarse_until=await self._coarse_until(tenant_id, by_model),
         )
         return totals_from((await self._session.execute(query)).mappings().one())
 
@@ -84,6 +92,7 @@ class SqlSpendReports(SpendReports):
         by cost, then calls, then the keys: the largest first."""
         dialect = self._session.dialect
         keys = [DIMENSION_COLUMN[dimension] for dimension in dimensions]
+        by_model = _by_model(spend_filter, keys)
         query = spend_totals_query(
             dialect,
             tenant_id,
@@ -91,7 +100,8 @@ class SqlSpendReports(SpendReports):
             spend_filter.end,
             where=filter_condition(spend_filter),
             keys=keys,
-            by_model=_by_model(spend_filter, keys),
+            by_model=by_model,
+            coarse_until=await self._coarse_until(tenant_id, by_model),
         )
         columns = query.selected_columns
         query = query.order_by(
@@ -111,6 +121,7 @@ class SqlSpendReports(SpendReports):
     ) -> list[TimePoint]:
         key = DIMENSION_COLUMN[group_by] if group_by else None
         keys = [key] if key else []
+        by_model = _by_model(spend_filter, keys)
         query = spend_totals_query(
             self._session.dialect,
             tenant_id,
@@ -119,7 +130,8 @@ class SqlSpendReports(SpendReports):
             where=filter_condition(spend_filter),
             keys=keys,
             bucket=bucket,
-            by_model=_by_model(spend_filter, keys),
+            by_model=by_model,
+            coarse_until=await self._coarse_until(tenant_id, by_model),
         )
         points = [
             TimePoint(row[BUCKET], _key(row[key]) if key else None, totals_from(row))

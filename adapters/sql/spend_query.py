@@ -60,14 +60,19 @@ def spend_totals_query(
     bucket: Bucket | None = None,
     measures: Sequence[str] = MEASURE_COLUMNS,
     by_model: bool = False,
+    coarse_until: datetime | None = None,
 ) -> Select[Any]:
     """Summed `measures` per (bucket, keys) over [start, end), from the cheapest stores.
 
     `by_model`: read the model rollups, which hold far fewer rows; only for keys and
-    conditions on provider and model alone (another column is a KeyError here)."""
+    conditions on provider and model alone (another column is a KeyError here).
+    `coarse_until`: the tenant's fold watermark (rollup_folds.coarse_until); the model
+    rollups are kept whole at ingest and need none."""
     if by_model and not set(keys) <= set(MODEL_DIMENSIONS):
         raise KeyError(f"the model rollups hold no {sorted(set(keys) - set(MODEL_DIMENSIONS))}")
-    spans = plan(start, end, bucket, finest_only=by_model)
+    spans = plan(
+        start, end, bucket, finest_only=by_model, coarse_until=None if by_model else coarse_until
+    )
     stores = _MODEL_STORES if by_model else _STORES
     parts = [
         _span_rows(dialect, tenant_id, stores, same_scan, where, keys, bucket, measures)

@@ -262,6 +262,17 @@ MODEL_ROLLUPS = (
     (spend_model_rollups_daily, "day"),
 )
 
+# PostgreSQL fills the daily, weekly and monthly rollups from the hourly ones behind a
+# watermark per tenant: they hold the hours before `folded_until` (rollup_folds.py).
+# NULL (or no row): nothing folded yet. SQLite keeps every level at ingest; no rows.
+rollup_folds = Table(
+    "rollup_folds",
+    metadata,
+    Column("tenant_id", KeyText, nullable=False),
+    Column("folded_until", UtcDateTime),
+    PrimaryKeyConstraint("tenant_id", name="pk_rollup_folds"),
+)
+
 TENANT_TABLES = (
     tenants,
     api_keys,
@@ -276,4 +287,5 @@ TENANT_TABLES = (
     spend_rollups_monthly,
     spend_model_rollups_hourly,
     spend_model_rollups_daily,
+    rollup_folds,
 )

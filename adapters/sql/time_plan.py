@@ -4,6 +4,11 @@ A range [start, end) is covered by whole UTC months, weeks (from Monday, as week
 count), days and hours, each read from its rollup table; only partial hours need raw
 events. Windows in zones such as Asia/Kolkata start on the half hour, so their edges
 always read a few raw events. A time series uses no grain coarser than its bucket.
+
+On PostgreSQL the daily, weekly and monthly rollups hold the hours before a watermark
+only (`coarse_until`, see adapters/sql/rollup_folds.py); hours are always complete. A
+coarse unit is then used whole only when it ends by the watermark, and the unit that
+holds the watermark stands for [its start, watermark): one row instead of its hours.
 """
 
 from __future__ import annotations
@@ -87,7 +92,11 @@ def next_unit(unit_start: datetime, grain: Grain) -> datetime:
 
 
 def plan(
-    start: datetime, end: datetime, bucket: Bucket | None = None, finest_only: bool = False
+    start: datetime,
+    end: datetime,
+    bucket: Bucket | None = None,
+    finest_only: bool = False,
+    coarse_until: datetime | None = None,
 ) -> list[Span]:
     """Signed spans whose sum is exactly [start, end), at about the least reading cost.
 
@@ -100,11 +109,56 @@ def plan(
     For a time series, every piece at the bucket's grain and finer stays within one
     unit, so a span's bucket is a constant unless its own grain is the bucket's.
     `finest_only` plans with days and hours alone, for stores that keep no coarser grain.
+    `coarse_until`: the hour before which the day, week and month stores are complete
+    (None: always); after it, hours and raw events answer.
     """
     grains = _USABLE[bucket]
     if finest_only:  # stores kept by day and hour only (the model rollups)
         grains = tuple(grain for grain in grains if grain in (Grain.DAY, Grain.HOUR))
-    return list(_cover(start.astimezone(UTC), end.astimezone(UTC), grains, bucket is not None))
+    start, end, bounded = start.astimezone(UTC), end.astimezone(UTC), bucket is not None
+    if coarse_until is None or grains == (Grain.HOUR,):
+        return list(_cover(start, end, grains, bounded))
+    mark = floor_to(coarse_until, Grain.HOUR)
+    if end < mark:
+        return list(_cover(start, end, grains, bounded, mark))
+    spans = list(_up_to_mark(start, mark, grains, bounded)) if start < mark else []
+    # After the watermark hours only, a day at a time for a series (its buckets).
+    tail_start = max(start, mark)
+    pieces = _days(tail_start, end) if bucket is Bucket.DAY else [(tail_start, end)]
+    for piece_start, piece_end in pieces:
+        spans.extend(_cover(piece_start, piece_end, (Grain.HOUR,), bounded))
+    return spans
+
+
+def _days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    pieces = []
+    while start < end:
+        piece_end = min(end, next_unit(floor_to(start, Grain.DAY), Grain.DAY))
+        pieces.append((start, piece_end))
+        start = piece_end
+    return pieces
+
+
+@lru_cache(maxsize=4096)
+def _up_to_mark(
+    start: datetime, mark: datetime, grains: tuple[Grain, ...], bounded: bool
+) -> tuple[Span, ...]:
+    """[start, mark), where each coarse unit holding `mark` holds exactly [its start, mark):
+    it is one row however far into it the watermark is."""
+    options = [_cover(start, mark, grains, bounded, mark)]
+    for grain in grains:
+        if grain is Grain.HOUR:
+            break
+        unit_start = floor_to(mark, grain)
+        if unit_start == mark:
+            continue  # the mark is on this grain's boundary: no partial unit
+        partial = Span(grain, unit_start, mark)
+        if unit_start >= start:
+            options.append((*_cover(start, unit_start, grains, bounded, mark), partial))
+        else:  # the partial unit minus what lies before the range
+            before = _cover(unit_start, start, grains, bounded, mark)
+            options.append((partial, *(span.negated() for span in before)))
+    return min(options, key=_cost)
 
 
 # The relative rows read per unit of each grain (raw: per hour of events), for choosing.
@@ -122,19 +176,26 @@ def _cost(spans: tuple[Span, ...]) -> float:
 
 
 def _units(span: Span) -> int:
+    """Rows per group: a unit cut short by the watermark is still one row."""
     if span.grain is Grain.MONTH:
-        return (span.end.year - span.start.year) * 12 + span.end.month - span.start.month
+        whole = (span.end.year - span.start.year) * 12 + span.end.month - span.start.month
+        return whole + (floor_to(span.end, Grain.MONTH) != span.end)
     size = {Grain.WEEK: timedelta(days=7), Grain.DAY: timedelta(days=1)}.get(
         span.grain, timedelta(hours=1)
     )
-    return (span.end - span.start) // size
+    return -(-(span.end - span.start) // size)
 
 
 @lru_cache(maxsize=8192)
 def _cover(
-    start: datetime, end: datetime, grains: tuple[Grain, ...], bounded: bool
+    start: datetime,
+    end: datetime,
+    grains: tuple[Grain, ...],
+    bounded: bool,
+    mark: datetime | None = None,
 ) -> tuple[Span, ...]:
-    """The cheapest signed spans summing to [start, end), from `grains` (coarsest first)."""
+    """The cheapest signed spans summing to [start, end), from `grains` (coarsest first),
+    using no coarse unit that ends after `mark` (None: any)."""
     if start >= end:
         return ()
     if not grains:
@@ -146,36 +207,46 @@ def _cover(
         options.append(
             (
                 Span(grain, inner_start, inner_end),
-                *_within_unit(start, inner_start, grain, finer, bounded),
-                *_within_unit(inner_end, end, grain, finer, bounded),
+                *_within_unit(start, inner_start, grain, finer, bounded, mark),
+                *_within_unit(inner_end, end, grain, finer, bounded, mark),
             )
         )
     else:
         if not bounded:  # nothing whole here: let finer grains span the boundary freely
-            options.append(_cover(start, end, finer, bounded))
+            options.append(_cover(start, end, finer, bounded, mark))
         if inner_start == inner_end:  # straddles one boundary
             options.append(
                 (
-                    *_within_unit(start, inner_start, grain, finer, bounded),
-                    *_within_unit(inner_start, end, grain, finer, bounded),
+                    *_within_unit(start, inner_start, grain, finer, bounded, mark),
+                    *_within_unit(inner_start, end, grain, finer, bounded, mark),
                 )
             )
         else:
-            options.append(_within_unit(start, end, grain, finer, bounded))
+            options.append(_within_unit(start, end, grain, finer, bounded, mark))
     return min(options, key=_cost)
 
 
 def _within_unit(
-    start: datetime, end: datetime, grain: Grain, finer: tuple[Grain, ...], bounded: bool
+    start: datetime,
+    end: datetime,
+    grain: Grain,
+    finer: tuple[Grain, ...],
+    bounded: bool,
+    mark: datetime | None,
 ) -> tuple[Span, ...]:
     """[start, end) inside one unit of `grain`: finer grains, or the unit minus the rest."""
     if start >= end:
         return ()
-    direct = _cover(start, end, finer, bounded)
+    direct = _cover(start, end, finer, bounded, mark)
     unit_start = floor_to(start, grain)
     unit_end = next_unit(unit_start, grain)
     if (end - start) * 2 <= unit_end - unit_start:
         return direct  # the rest is the larger part: subtracting it would not pay
-    rest = (*_cover(unit_start, start, finer, bounded), *_cover(end, unit_end, finer, bounded))
+    if mark is not None and grain is not Grain.HOUR and unit_end > mark:
+        return direct  # the unit's rollup does not hold all of it yet
+    rest = (
+        *_cover(unit_start, start, finer, bounded, mark),
+        *_cover(end, unit_end, finer, bounded, mark),
+    )
     complement = (Span(grain, unit_start, unit_end), *(span.negated() for span in rest))
     return min((direct, complement), key=_cost)  # a tie keeps the direct cover

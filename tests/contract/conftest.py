@@ -18,12 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.sql.database import SqlUnitOfWorkFactory, make_engine, migrate
+from adapters.sql.rollup_folds import fold_rollups
 from adapters.sql.tables import TENANT_TABLES
+from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.ports import UnitOfWorkFactory
 from tests.support.postgres import PostgresDatabase, scratch_postgres
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# PostgreSQL again, folding the tenant's hourly rollups into the coarse ones after every
+# commit: reads then meet the watermark inside their ranges, not only before them.
+POSTGRES_FOLDED = pytest.param("postgres-folded", marks=pytest.mark.postgres)
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), POSTGRES_FOLDED]
 
 
 @dataclass
@@ -68,7 +73,7 @@ def sql_location(request: pytest.FixtureRequest, backend_name: str, tmp_path: Pa
         copy = tmp_path / "llmobserve.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), copy)
         return f"sqlite:///{copy}"
-    if backend_name == "postgres":
+    if backend_name.startswith("postgres"):
         database: PostgresDatabase = request.getfixturevalue("postgres_database")
         return database.app_url
     return None
@@ -81,13 +86,36 @@ async def backend(
     if sql_location is None:
         yield Backend(backend_name, MemoryUnitOfWorkFactory())
         return
-    if backend_name == "postgres":
+    if backend_name.startswith("postgres"):
         await truncate_all(request.getfixturevalue("postgres_database"))
     engine = make_engine(sql_location)
+    factory = SqlUnitOfWorkFactory(engine)
     try:
-        yield Backend(backend_name, SqlUnitOfWorkFactory(engine), engine)
+        folding = backend_name == "postgres-folded"
+        yield Backend(
+            backend_name, FoldingUnitOfWorkFactory(factory) if folding else factory, engine
+        )
     finally:
         await engine.dispose()
+
+
+class FoldingUnitOfWorkFactory(UnitOfWorkFactory):
+    """Units of work that fold their tenant's rollups once they have committed."""
+
+    def __init__(self, inner: SqlUnitOfWorkFactory) -> None:
+        self._inner = inner
+
+    def __call__(self, tenant_id: str | None = None) -> SqlUnitOfWork:
+        unit = self._inner(tenant_id)
+        commit = unit.commit
+
+        async def commit_then_fold() -> None:
+            await commit()
+            if tenant_id is not None:
+                await fold_rollups(self._inner.engine, [tenant_id])
+
+        unit.commit = commit_then_fold  # type: ignore[method-assign]
+        return unit
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from adapters.sql.database import APP_ROLE, make_engine, row_level_security_enforced
+from adapters.sql.rollup_folds import fold_rollups
 from adapters.sql.tables import TENANT_TABLES
 from domain.tenants import Tenant
 from tests.contract.builders import T0, alert, api_key, cap, event, new_tenant, price
@@ -38,6 +39,8 @@ async def two_tenants(backend: Backend) -> tuple[str, str]:
         async with backend.uow(tenant) as uow:
             await uow.api_keys.add(api_key(tenant, "key_1", f"secret-{tenant}"))
             await uow.commit()
+    assert backend.engine is not None
+    await fold_rollups(backend.engine, tenants)  # the daily, weekly and monthly rows
     return tenants
 
 

@@ -9,8 +9,11 @@ import pytest
 from domain.caps import CapScope
 from domain.events import CallStatus
 from domain.periods import Period, Window, window_of
+from tests.contract import conftest
 from tests.contract.builders import cap, event, new_tenant
 from tests.contract.conftest import Backend
+
+BACKENDS = [*conftest.BACKENDS, conftest.POSTGRES_FOLDED]
 
 
 async def spent(backend: Backend, tenant: str, the_cap, window: Window) -> int:

@@ -93,6 +93,54 @@ def test_the_signed_spans_add_up_to_the_range_exactly(
             assert floor_to(span.start, Grain.HOUR) == floor_to(last, Grain.HOUR)
 
 
+@given(
+    start=instants,
+    length=st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=400)),
+    bucket=st.sampled_from([None, Bucket.HOUR, Bucket.DAY]),
+    mark_offset=st.timedeltas(min_value=timedelta(days=-40), max_value=timedelta(days=440)),
+)
+def test_with_a_watermark_no_coarse_unit_is_read_past_it(
+    start: datetime, length: timedelta, bucket: Bucket | None, mark_offset: timedelta
+) -> None:
+    """Days, weeks and months hold the hours before the watermark only: a coarse span ends
+    by it, or is the unit holding it, which then stands for [its start, the watermark)."""
+    end = start + length
+    mark = floor_to(start + mark_offset, Grain.HOUR)
+    spans = plan(start, end, bucket, coarse_until=mark)
+    stands_for = [
+        (span, span.start, span.end if span.end <= mark else mark)
+        for span in spans
+        if span.grain not in (Grain.HOUR, Grain.RAW)
+    ]
+    for span, _, _ in stands_for:
+        whole = floor_to(span.end, span.grain) == span.end and span.end <= mark
+        holds_mark = span.end == mark and floor_to(mark, span.grain) == span.start
+        assert whole or holds_mark, (span, mark)
+    # What each span really reads adds up to the range, exactly once.
+    pieces = [(s.sign, s.start, s.end) for s in spans if s.grain in (Grain.HOUR, Grain.RAW)]
+    pieces += [(span.sign, lo, hi) for span, lo, hi in stands_for]
+    cuts = sorted({start, end, *(lo for _, lo, _ in pieces), *(hi for _, _, hi in pieces)})
+    for left, right in pairwise(cuts):
+        cover = sum(sign for sign, lo, hi in pieces if lo <= left and right <= hi)
+        assert cover == (1 if start <= left and right <= end else 0), (left, right)
+    for span in spans:
+        if bucket is not None and span.grain is not bucket_grain(bucket):
+            last = span.end - timedelta(microseconds=1)
+            assert floor_to(span.start, bucket_grain(bucket)) == floor_to(
+                last, bucket_grain(bucket)
+            )
+
+
+def test_this_month_is_one_row_up_to_the_watermark_then_hours() -> None:
+    now = datetime(2026, 11, 20, 14, 37, 12, tzinfo=UTC)
+    mark = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    assert shape(plan(datetime(2026, 11, 1, tzinfo=UTC), now, coarse_until=mark)) == [
+        (1, "month", "11-01 00:00", "11-20 12:00"),
+        (1, "hour", "11-20 12:00", "11-20 14:00"),
+        (1, "raw", "11-20 14:00", "11-20 14:37"),
+    ]
+
+
 def shape(spans: list) -> list[tuple[int, str, str, str]]:
     return [
         (s.sign, s.grain.value, s.start.strftime("%m-%d %H:%M"), s.end.strftime("%m-%d %H:%M"))

@@ -76,6 +76,7 @@ def test_every_job_is_a_function_and_a_cron_job() -> None:
     assert {c.name for c in worker.WorkerSettings.cron_jobs if c.run_at_startup} == {
         "cron:reconcile_counters",
         "cron:maintain_partitions",
+        "cron:fold_rollups",
     }
 
 
@@ -88,6 +89,7 @@ def test_every_job_is_a_function_and_a_cron_job() -> None:
         ("reconcile_counters", timedelta(minutes=10)),
         ("sweep_reservations", timedelta(minutes=1)),
         ("maintain_partitions", timedelta(days=1)),
+        ("fold_rollups", timedelta(minutes=5)),
     ],
 )
 def test_cron_cadence(name: str, cadence: timedelta) -> None:

@@ -25,7 +25,7 @@ from tests.support.services import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-STARTUP_JOBS = ("cron:reconcile_counters", "cron:maintain_partitions")
+STARTUP_JOBS = ("cron:reconcile_counters", "cron:maintain_partitions", "cron:fold_rollups")
 
 
 def wait_for(log: Path, texts: tuple[str, ...], process: subprocess.Popen[bytes]) -> str:
