@@ -3,7 +3,7 @@
 Starts the real collector (`llmobserve-server serve` on loopback, access log off)
 on a scratch database, then posts batches from a few keep-alive connections for
 a fixed time per batch size, gzip-compressed as the SDK sends them. Each event has
-a fresh UUID and realistic attribution (several providers, models, agents and
+a fresh UUIDv7 made as the SDK makes it (time-ordered) and realistic attribution (several providers, models, agents and
 customers), so rollups see real cardinality. The bodies are built and compressed
 before the clock starts: the client shares the machine's CPU with the collector,
 and an SDK's own encoding happens on the application's machines, not the
@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +47,8 @@ import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from llmobserve._uuid7 import uuid7_str  # the SDK's own event ids: time-ordered UUIDv7
 
 from adapters.sql.database import APP_ROLE
 from adapters.sql.urls import with_user
@@ -163,7 +164,7 @@ def batch_body(size: int, rng: random.Random, compress: bool) -> bytes:
         provider, model = rng.choice(MODELS)
         events.append(
             {
-                "event_id": str(uuid.uuid4()),
+                "event_id": uuid7_str(time.time_ns()),
                 "occurred_at": now,
                 "provider": provider,
                 "model": model,
