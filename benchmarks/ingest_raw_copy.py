@@ -7,8 +7,8 @@ their own tenant id (default "raw-copy"), so they never collide with the same ev
 ingested through the service.
 
 Run alone, it compares the ceiling with the SQL adapter's own ingest (the unit of work
-the HTTP API uses: ids claimed, events inserted, six rollups upserted, one statement
-per batch, as the application role under row-level security):
+the HTTP API uses: ids claimed, events inserted, the hourly and model rollups upserted,
+one statement per batch, as the application role under row-level security):
 
     .venv/bin/python benchmarks/ingest_raw_copy.py [--events 50000] [--batch 100]
         [--concurrency 4] [--database-url postgresql://postgres@127.0.0.1:5432/test]
@@ -151,7 +151,7 @@ async def main() -> None:
         )
         print(f"{args.events:,} events in batches of {args.batch}:")
         print(
-            f"  SQL adapter ({args.concurrency} concurrent units of work, add_new + 6 rollups):  "
+            f"  SQL adapter ({args.concurrency} concurrent units of work, add_new + hourly and model rollups):  "
             f"{adapter:10,.0f} events/s"
         )
         print(f"  raw asyncpg COPY (one connection, one COPY per batch): {ceiling:10,.0f} events/s")
