@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -71,6 +72,20 @@ async def terminate_pooled_backends(url: str, database: str) -> int:
     return len(rows)
 
 
+@asynccontextmanager
+async def terminated_pool(
+    database: tuple[str, str], engine: AsyncEngine
+) -> AsyncIterator[AsyncEngine]:
+    """`engine` with POOLED pooled connections whose backends were just terminated."""
+    url, name = database
+    try:
+        await fill_pool(engine)
+        assert await terminate_pooled_backends(url, name) == POOLED
+        yield engine
+    finally:
+        await engine.dispose()
+
+
 def bare_engine(url: str) -> AsyncEngine:
     """A pool with neither pre-ping nor make_engine's checkout check: the session alone."""
     return create_async_engine(
@@ -96,78 +111,50 @@ async def test_without_the_retry_a_terminated_pool_fails_the_next_statement(
     database: tuple[str, str],
 ) -> None:
     """The failure the session guards against: a statement on a dead pooled connection."""
-    url, name = database
-    engine = bare_engine(url)
-    try:
-        await fill_pool(engine)
-        assert await terminate_pooled_backends(url, name) == POOLED
+    async with terminated_pool(database, bare_engine(database[0])) as engine:
         async with engine.connect() as connection:
             with pytest.raises(DBAPIError) as caught:
                 await connection.execute(text("SELECT 1"))
         assert caught.value.connection_invalidated
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize("pause", [None, 0.2], ids=["at-once", "after-a-pause"])
 async def test_the_session_starts_again_on_a_fresh_connection(
     database: tuple[str, str], pause: float | None
 ) -> None:
-    url, name = database
-    engine = bare_engine(url)
-    try:
-        await fill_pool(engine)
-        assert await terminate_pooled_backends(url, name) == POOLED
+    async with terminated_pool(database, bare_engine(database[0])) as engine:
         if pause is not None:
             await asyncio.sleep(pause)
         assert await tenant_bound(engine, "acme") == "acme"
-    finally:
-        await engine.dispose()
 
 
 async def test_concurrent_units_of_work_all_outlive_a_terminated_pool(
     database: tuple[str, str],
 ) -> None:
-    url, name = database
-    engine = bare_engine(url)
-    try:
-        await fill_pool(engine)
-        assert await terminate_pooled_backends(url, name) == POOLED
+    async with terminated_pool(database, bare_engine(database[0])) as engine:
         tenants = [f"tenant-{i}" for i in range(POOLED)]
         bound = await asyncio.gather(*(tenant_bound(engine, tenant) for tenant in tenants))
         assert bound == tenants
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize("pause", [None, 0.2], ids=["at-once", "after-a-pause"])
 async def test_make_engine_outlives_a_terminated_pool(
     database: tuple[str, str], pause: float | None
 ) -> None:
-    url, name = database
-    engine = make_engine(url, pool_size=POOLED)
-    try:
-        await fill_pool(engine)
-        assert await terminate_pooled_backends(url, name) == POOLED
+    async with terminated_pool(database, make_engine(database[0], pool_size=POOLED)) as engine:
         if pause is not None:
             await asyncio.sleep(pause)
         for attempt in range(POOLED + 1):
             assert await tenant_bound(engine, f"tenant-{attempt}") == f"tenant-{attempt}"
-    finally:
-        await engine.dispose()
 
 
 async def test_a_connection_seen_closed_is_replaced_at_checkout(
     database: tuple[str, str],
 ) -> None:
     """Also for the engine's users that hold no session (the readiness probe, the jobs)."""
-    url, name = database
-    engine = make_engine(url, pool_size=POOLED)
-    try:
-        await fill_pool(engine)
-        assert await terminate_pooled_backends(url, name) == POOLED
+    async with terminated_pool(database, make_engine(database[0], pool_size=POOLED)) as engine:
         for _ in range(50):  # until the driver has read the end of every socket
-            if await backends_left(url, name) == 0:
+            if await backends_left(*database) == 0:
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)
@@ -175,8 +162,6 @@ async def test_a_connection_seen_closed_is_replaced_at_checkout(
         for connection in connections:
             assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
             await connection.close()
-    finally:
-        await engine.dispose()
 
 
 async def backends_left(url: str, database: str) -> int:
