@@ -31,7 +31,7 @@ class InvalidEvent(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class SpendEvent:
     """One LLM call. `cost` is None while unpriced (unknown model), never a silent $0."""
 
@@ -51,45 +51,6 @@ class SpendEvent:
     estimated: bool = False
     cost: Money | None = None
     priced_model: str | None = None
-
-    def __init__(
-        self,
-        tenant_id: str,
-        event_id: str,
-        occurred_at: datetime,
-        provider: str,
-        model: str,
-        usage: Usage,
-        operation: str = "chat",
-        status: CallStatus = CallStatus.OK,
-        agent: str | None = None,
-        customer_id: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        latency_ms: int | None = None,
-        reservation_id: str | None = None,
-        estimated: bool = False,
-        cost: Money | None = None,
-        priced_model: str | None = None,
-    ) -> None:
-        # Written out, not generated: a frozen dataclass's own __init__ sets every field
-        # through object.__setattr__, at about twice the cost of the slot's own setter, and
-        # each ingested event is built twice (as reported, then priced).
-        _set_tenant_id(self, tenant_id)
-        _set_event_id(self, event_id)
-        _set_occurred_at(self, occurred_at)
-        _set_provider(self, provider)
-        _set_model(self, model)
-        _set_usage(self, usage)
-        _set_operation(self, operation)
-        _set_status(self, status)
-        _set_agent(self, agent)
-        _set_customer_id(self, customer_id)
-        _set_tags(self, {} if tags is None else tags)
-        _set_latency_ms(self, latency_ms)
-        _set_reservation_id(self, reservation_id)
-        _set_estimated(self, estimated)
-        _set_cost(self, cost)
-        _set_priced_model(self, priced_model)
 
     @property
     def attribution(self) -> Attribution:
@@ -132,27 +93,6 @@ class SpendEvent:
             cost,
             priced_model,
         )
-
-
-# The slots' own setters, in field order: a field added without them fails here, at import.
-(
-    _set_tenant_id,
-    _set_event_id,
-    _set_occurred_at,
-    _set_provider,
-    _set_model,
-    _set_usage,
-    _set_operation,
-    _set_status,
-    _set_agent,
-    _set_customer_id,
-    _set_tags,
-    _set_latency_ms,
-    _set_reservation_id,
-    _set_estimated,
-    _set_cost,
-    _set_priced_model,
-) = (getattr(SpendEvent, name).__set__ for name in SpendEvent.__slots__)
 
 
 def check_event_fields(event: SpendEvent, now: datetime) -> None:

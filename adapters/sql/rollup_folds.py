@@ -105,7 +105,7 @@ _FIRST_HOUR = text("SELECT min(hour) FROM spend_rollups_hourly WHERE tenant_id =
 _SET_MARK = text("UPDATE rollup_folds SET folded_until = :end WHERE tenant_id = :tenant_id")
 _BARRIER = text(f"SELECT pg_advisory_xact_lock({FOLD_GATE})")
 _FOLD_BEFORE = text(
-    f"SELECT date_trunc('hour', clock_timestamp()) - interval '{int(FOLD_LAG.total_seconds())} s'"
+    f"SELECT date_trunc('hour', clock_timestamp(), 'UTC') - interval '{int(FOLD_LAG.total_seconds())} s'"
 )
 
 

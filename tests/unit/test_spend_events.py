@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -43,19 +42,6 @@ def other_fields(event: SpendEvent) -> dict[str, Any]:
         for field in dataclasses.fields(event)
         if field.name not in ("cost", "priced_model")
     }
-
-
-def test_the_constructor_takes_every_field_in_order_with_its_default() -> None:
-    parameters = list(inspect.signature(SpendEvent).parameters.values())
-    fields = dataclasses.fields(SpendEvent)
-    assert [p.name for p in parameters] == [f.name for f in fields]
-    for parameter, field in zip(parameters, fields, strict=True):
-        if field.name == "tags":
-            assert field.default_factory is dict and parameter.default is None
-        elif field.default is dataclasses.MISSING:
-            assert parameter.default is inspect.Parameter.empty, field.name
-        else:
-            assert parameter.default == field.default, field.name
 
 
 def test_a_spend_event_stays_a_frozen_slotted_value() -> None:
