@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, cast, func
+from sqlalchemy import BigInteger, ColumnElement, Table, bindparam, cast, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -24,14 +24,29 @@ def binary_order(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]
     return column.collate("C") if dialect == "postgresql" else column  # SQLite: BINARY
 
 
-def instant(value: datetime, dialect: str) -> ColumnElement[datetime]:
-    """A UTC instant as a SQL value, typed so that PostgreSQL can use it in a UNION."""
-    parameter = bindparam(None, value, type_=UtcDateTime)
+def instant(name: str, dialect: str) -> ColumnElement[datetime]:
+    """A UTC instant bound as parameter `name`, typed so that PostgreSQL can use it in a
+    UNION."""
+    parameter = bindparam(name, type_=UtcDateTime)
     # SQLite must not CAST: its DATETIME affinity is NUMERIC and would keep only the year.
     return cast(parameter, UtcDateTime) if dialect == "postgresql" else parameter
 
 
-def has_substring(haystack: ColumnElement[str], needle: str, dialect: str) -> ColumnElement[bool]:
+def exact_sum(value: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
+    """The sum of integers as a BIGINT, never rounded: an overflow is an error.
+
+    PostgreSQL's sum(bigint) returns numeric through a 128-bit state per group; the
+    `sum_exact` aggregate (migration 0007) adds bigints by value, several times faster
+    over a report's tens of thousands of rollup rows. SQLite's sum() of integers is an
+    exact 64-bit sum already."""
+    if dialect == "postgresql":
+        return func.sum_exact(value, type_=BigInteger)
+    return func.sum(value, type_=BigInteger)
+
+
+def has_substring(
+    haystack: ColumnElement[str], needle: ColumnElement[str], dialect: str
+) -> ColumnElement[bool]:
     """Case-sensitive substring test with no LIKE wildcards to escape."""
     position = func.strpos if dialect == "postgresql" else func.instr
     return position(haystack, needle) > 0

@@ -77,7 +77,7 @@ class SqlSpendEvents(SpendEventRepository):
                 measures=("cost_nanos", "calls"),
                 by_model=True,
             )
-            rows = await self._session.execute(groups)
+            rows = await self._session.execute(*groups)
             return Money(
                 sum(
                     int(row.cost_nanos)
@@ -96,7 +96,7 @@ class SqlSpendEvents(SpendEventRepository):
             by_model=by_model,
             coarse_until=None if by_model else await coarse_until(self._session, tenant_id),
         )
-        return Money(int((await self._session.execute(query)).scalar_one()))
+        return Money(int((await self._session.execute(*query)).scalar_one()))
 
 
 async def _sqlite_insert_new(

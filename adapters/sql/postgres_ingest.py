@@ -59,7 +59,7 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 _NAMES = [name for name, _ in _COLUMNS]
 
 _MEASURE_SQL = {
-    "cost_nanos": "sum(coalesce(cost_nanos, 0))",
+    "cost_nanos": "sum_exact(coalesce(cost_nanos, 0))",
     "unpriced_calls": "count(*) FILTER (WHERE cost_nanos IS NULL)",
     "calls": "count(*)",
     "error_calls": "count(*) FILTER (WHERE status = 'error')",

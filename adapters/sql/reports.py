@@ -6,10 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import desc
-
 from adapters.sql.conditions import DIMENSION_COLUMN, filter_condition
-from adapters.sql.dialect import binary_order
 from adapters.sql.rollup_folds import coarse_until
 from adapters.sql.session import SqlSession
 from adapters.sql.spend_query import BUCKET, spend_totals_query
@@ -73,7 +70,7 @@ class SqlSpendReports(SpendReports):
             by_model=by_model,
             coarse_until=await self._coarse_until(tenant_id, by_model),
         )
-        return totals_from((await self._session.execute(query)).mappings().one())
+        return totals_from((await self._session.execute(*query)).mappings().one())
 
     async def breakdown(
         self, tenant_id: str, spend_filter: SpendFilter, dimension: Dimension, limit: int
@@ -90,11 +87,10 @@ class SqlSpendReports(SpendReports):
     ) -> list[tuple[tuple[str | None, ...], SpendTotals]]:
         """Totals per combination of dimensions (provider x model x customer, say), ordered
         by cost, then calls, then the keys: the largest first."""
-        dialect = self._session.dialect
         keys = [DIMENSION_COLUMN[dimension] for dimension in dimensions]
         by_model = _by_model(spend_filter, keys)
         query = spend_totals_query(
-            dialect,
+            self._session.dialect,
             tenant_id,
             spend_filter.start,
             spend_filter.end,
@@ -102,14 +98,9 @@ class SqlSpendReports(SpendReports):
             keys=keys,
             by_model=by_model,
             coarse_until=await self._coarse_until(tenant_id, by_model),
+            top=limit,
         )
-        columns = query.selected_columns
-        query = query.order_by(
-            desc(columns.cost_nanos),
-            desc(columns.calls),
-            *(binary_order(columns[key], dialect) for key in keys),
-        ).limit(limit)
-        rows = await self._session.rows(query)
+        rows = await self._session.rows(*query)
         return [(tuple(_key(row[key]) for key in keys), totals_from(row)) for row in rows]
 
     async def timeseries(
@@ -135,6 +126,6 @@ class SqlSpendReports(SpendReports):
         )
         points = [
             TimePoint(row[BUCKET], _key(row[key]) if key else None, totals_from(row))
-            for row in await self._session.rows(query)
+            for row in await self._session.rows(*query)
         ]
         return sorted(points, key=lambda point: (point.bucket_start, point.group or ""))

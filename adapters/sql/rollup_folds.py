@@ -79,7 +79,7 @@ async def coarse_until(session: SqlSession, tenant_id: str) -> datetime | None:
 
 def _fold_sql(table_name: str, time_column: str) -> str:
     keys = ", ".join(("tenant_id", time_column, *DIMENSION_COLUMNS))
-    sums = ", ".join(f"sum({measure})" for measure in MEASURE_COLUMNS)
+    sums = ", ".join(f"sum_exact({measure})" for measure in MEASURE_COLUMNS)
     updates = ", ".join(f"{m} = r.{m} + EXCLUDED.{m}" for m in MEASURE_COLUMNS)
     groups = ", ".join(str(position) for position in range(1, len(DIMENSION_COLUMNS) + 3))
     # Built from this module's constants only, never from input.

@@ -79,11 +79,11 @@ class SqlSession:
         connection = await self.connection()
         return await connection.execute(statement, parameters)
 
-    async def first(self, statement: Executable) -> RowMapping | None:
-        return (await self.execute(statement)).mappings().first()
+    async def first(self, statement: Executable, parameters: Any = None) -> RowMapping | None:
+        return (await self.execute(statement, parameters)).mappings().first()
 
-    async def rows(self, statement: Executable) -> Sequence[RowMapping]:
-        return (await self.execute(statement)).mappings().all()
+    async def rows(self, statement: Executable, parameters: Any = None) -> Sequence[RowMapping]:
+        return (await self.execute(statement, parameters)).mappings().all()
 
     async def commit(self) -> None:
         if self._connection is not None and self._connection.in_transaction():

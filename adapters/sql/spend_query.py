@@ -3,22 +3,30 @@
 Each span contributes rows of (bucket, keys..., measures...); the outer query sums them.
 Rollup dimensions hold '' for "none" and the raw side is coalesced to match, so a group
 looks the same whichever store it came from.
+
+Building such a statement in SQLAlchemy costs milliseconds of CPU (seven scans of a dozen
+columns for "the last 30 days"), more than some of the queries take to run. Every value
+(tenant, span edges, filter values, limit) is therefore a named bound parameter, and one
+statement per shape (grains and signs of the scans, keys, measures, condition kind) is
+built once and kept, so SQLAlchemy's compiled cache finds it at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
+    Integer,
     Select,
     Table,
     and_,
+    bindparam,
     case,
-    cast,
+    desc,
     func,
     literal_column,
     or_,
@@ -26,7 +34,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from adapters.sql.dialect import instant
+from adapters.sql.dialect import binary_order, exact_sum, instant
 from adapters.sql.tables import (
     MEASURE_COLUMNS,
     MODEL_DIMENSIONS,
@@ -39,14 +47,45 @@ from adapters.sql.time_plan import Grain, Span, bucket_grain, floor_to, plan
 from domain.events import CallStatus
 from domain.reports import Bucket
 
-# Conditions on the columns a rollup table and spend_events share.
-Predicate = Callable[[Table], Sequence[ColumnElement[bool]]]
-
 BUCKET = "bucket"
 
 
-def no_condition(_: Table) -> Sequence[ColumnElement[bool]]:
-    return ()
+class Condition(Hashable, Protocol):
+    """Conditions on the columns a rollup table and spend_events share, written with
+    named bound parameters only: equal conditions must write the same SQL, for one
+    statement serves them all."""
+
+    def __call__(self, table: Table) -> Sequence[ColumnElement[bool]]: ...
+
+
+class Where(NamedTuple):
+    """A condition and the values of its bound parameters."""
+
+    condition: Condition
+    values: Mapping[str, Any]
+
+
+class _Nothing:
+    def __call__(self, table: Table) -> Sequence[ColumnElement[bool]]:
+        return ()
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Nothing)
+
+
+NOTHING = Where(_Nothing(), {})
+
+
+class SpendQuery(NamedTuple):
+    statement: Select[Any]
+    parameters: dict[str, Any]
+
+
+# (grain, sign, spans) of each scan: with the other arguments, what the SQL depends on.
+_Layout = tuple[tuple[Grain, int, int], ...]
 
 
 def spend_totals_query(
@@ -55,35 +94,69 @@ def spend_totals_query(
     start: datetime,
     end: datetime,
     *,
-    where: Predicate = no_condition,
+    where: Where = NOTHING,
     keys: Sequence[str] = (),
     bucket: Bucket | None = None,
     measures: Sequence[str] = MEASURE_COLUMNS,
     by_model: bool = False,
     coarse_until: datetime | None = None,
-) -> Select[Any]:
+    top: int | None = None,
+) -> SpendQuery:
     """Summed `measures` per (bucket, keys) over [start, end), from the cheapest stores.
 
     `by_model`: read the model rollups, which hold far fewer rows; only for keys and
     conditions on provider and model alone (another column is a KeyError here).
     `coarse_until`: the tenant's fold watermark (rollup_folds.coarse_until); the model
-    rollups are kept whole at ingest and need none."""
+    rollups are kept whole at ingest and need none.
+    `top`: only the `top` largest groups, by cost, then calls, then the keys."""
     if by_model and not set(keys) <= set(MODEL_DIMENSIONS):
         raise KeyError(f"the model rollups hold no {sorted(set(keys) - set(MODEL_DIMENSIONS))}")
     spans = plan(
         start, end, bucket, finest_only=by_model, coarse_until=None if by_model else coarse_until
     )
+    scans = _one_scan_each(spans, bucket)
+    parameters: dict[str, Any] = {"tenant_id": tenant_id, **where.values}
+    for index, scan in enumerate(scans):
+        for position, span in enumerate(scan):
+            parameters[f"s{index}_{position}_start"] = span.start
+            parameters[f"s{index}_{position}_end"] = span.end
+        if bucket is not None and scan[0].grain is not bucket_grain(bucket):
+            parameters[f"s{index}_bucket"] = floor_to(scan[0].start, bucket_grain(bucket))
+    if top is not None:
+        parameters["top"] = top
+    layout = tuple((scan[0].grain, scan[0].sign, len(scan)) for scan in scans)
+    statement = _statement(
+        dialect,
+        layout,
+        where.condition,
+        tuple(keys),
+        bucket,
+        tuple(measures),
+        by_model,
+        top is not None,
+    )
+    return SpendQuery(statement, parameters)
+
+
+@lru_cache(maxsize=256)
+def _statement(
+    dialect: str,
+    layout: _Layout,
+    condition: Condition,
+    keys: tuple[str, ...],
+    bucket: Bucket | None,
+    measures: tuple[str, ...],
+    by_model: bool,
+    ranked: bool,
+) -> Select[Any]:
     stores = _MODEL_STORES if by_model else _STORES
     parts = [
-        _span_rows(dialect, tenant_id, stores, same_scan, where, keys, bucket, measures)
-        for same_scan in _one_scan_each(spans, bucket)
+        _scan_rows(dialect, stores, index, scan, condition, keys, bucket, measures)
+        for index, scan in enumerate(layout)
     ]
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("spans")
     groups = ([rows.c[BUCKET]] if bucket else []) + [rows.c[key] for key in keys]
-    sums = {
-        measure: func.coalesce(cast(func.sum(rows.c[measure]), BigInteger), 0)
-        for measure in measures
-    }
+    sums = {measure: func.coalesce(exact_sum(rows.c[measure], dialect), 0) for measure in measures}
     query = select(*groups, *(total.label(name) for name, total in sums.items()))
     if not groups:
         return query
@@ -91,7 +164,15 @@ def spend_totals_query(
         raise ValueError("grouped sums need the calls measure, to leave out empty groups")
     # A group whose events all lie in subtracted spans nets to zero calls: it had no event
     # in the range, so it is no row of the answer.
-    return query.group_by(*groups).having(sums["calls"] > 0)
+    query = query.group_by(*groups).having(sums["calls"] > 0)
+    if not ranked:
+        return query
+    columns = query.selected_columns
+    return query.order_by(
+        desc(columns.cost_nanos),
+        desc(columns.calls),
+        *(binary_order(columns[key], dialect) for key in keys),
+    ).limit(bindparam("top", type_=Integer))
 
 
 def _one_scan_each(spans: list[Span], bucket: Bucket | None) -> list[list[Span]]:
@@ -106,23 +187,27 @@ def _one_scan_each(spans: list[Span], bucket: Bucket | None) -> list[list[Span]]
     return [*merged.values(), *alone]
 
 
-def _span_rows(
+def _scan_rows(
     dialect: str,
-    tenant_id: str,
     stores: dict[Grain, tuple[Table, str]],
-    spans: list[Span],
-    where: Predicate,
+    index: int,
+    scan: tuple[Grain, int, int],
+    condition: Condition,
     keys: Sequence[str],
     bucket: Bucket | None,
     measures: Sequence[str],
 ) -> Select[Any]:
-    """Rows of one store over one or more spans of its grain and sign."""
-    grain, sign = spans[0].grain, spans[0].sign
+    """Rows of one store over one or more spans of its grain and sign (scan `index`)."""
+    grain, sign, count = scan
     table, time_column = stores[grain]
     moment = table.c[time_column]
     columns: list[ColumnElement[Any]] = []
     if bucket is not None:
-        columns.append(_bucket_of(spans[0], moment, bucket, dialect).label(BUCKET))
+        # time_plan keeps a finer span inside one bucket, so its bucket is a constant.
+        bucket_of = (
+            moment if grain is bucket_grain(bucket) else instant(f"s{index}_bucket", dialect)
+        )
+        columns.append(bucket_of.label(BUCKET))
     raw = grain is Grain.RAW
     for key in keys:
         column = table.c[key]
@@ -130,8 +215,18 @@ def _span_rows(
     for measure in measures:
         value = _raw_measure(measure) if raw else table.c[measure]
         columns.append((value if sign > 0 else -value).label(measure))
-    in_spans = or_(*(and_(moment >= span.start, moment < span.end) for span in spans))
-    return select(*columns).where(table.c.tenant_id == tenant_id, in_spans, *where(table))
+    edge = moment.type
+    in_spans = or_(
+        *(
+            and_(
+                moment >= bindparam(f"s{index}_{position}_start", type_=edge),
+                moment < bindparam(f"s{index}_{position}_end", type_=edge),
+            )
+            for position in range(count)
+        )
+    )
+    tenant = bindparam("tenant_id", type_=table.c.tenant_id.type)
+    return select(*columns).where(table.c.tenant_id == tenant, in_spans, *condition(table))
 
 
 _STORES: dict[Grain, tuple[Table, str]] = {
@@ -142,16 +237,6 @@ _MODEL_STORES: dict[Grain, tuple[Table, str]] = {
     **{Grain(time_column): (table, time_column) for table, time_column in MODEL_ROLLUPS},
     Grain.RAW: (spend_events, "occurred_at"),
 }
-
-
-def _bucket_of(
-    span: Span, moment: ColumnElement[datetime], bucket: Bucket, dialect: str
-) -> ColumnElement[datetime]:
-    grain = bucket_grain(bucket)
-    if span.grain is grain:
-        return moment
-    # time_plan keeps a finer span inside one bucket, so its bucket is a constant.
-    return instant(floor_to(span.start, grain), dialect)
 
 
 def _raw_measure(measure: str) -> ColumnElement[Any]:
