@@ -194,6 +194,7 @@ class Application(containers.DeclarativeContainer):
     clerk_verifier = providers.Singleton(accounts.clerk_verifier, settings)
     webhook_verifier = providers.Singleton(accounts.webhook_verifier, settings)
     key_rate_limit = providers.Singleton(accounts.key_rate_limit, settings)
+    cap_check_rate_limit = providers.Singleton(accounts.cap_check_rate_limit, settings)
     rate_limiter = infra.rate_limiter
 
 

@@ -61,6 +61,10 @@ class Settings:
     first_user_claims_default: bool = False  # from_env turns it on unless told otherwise
     api_key_rate_per_second: float = 200.0
     api_key_rate_burst: int = 1000
+    # Cap checks, settles and releases: one per LLM call of a hard-block app, so a bucket
+    # of their own, sized for the 2,000 checks/s a collector process is built to answer.
+    cap_check_rate_per_second: float = 2000.0
+    cap_check_rate_burst: int = 4000
     log_level: str = "info"
 
     @property
@@ -131,6 +135,10 @@ class Settings:
             not in {"0", "false", "no", "off"},
             api_key_rate_per_second=_non_negative(env, "LLMOBSERVE_API_KEY_RATE_PER_SECOND", 200.0),
             api_key_rate_burst=int(_non_negative(env, "LLMOBSERVE_API_KEY_RATE_BURST", 1000)),
+            cap_check_rate_per_second=_non_negative(
+                env, "LLMOBSERVE_CAP_CHECK_RATE_PER_SECOND", 2000.0
+            ),
+            cap_check_rate_burst=int(_non_negative(env, "LLMOBSERVE_CAP_CHECK_RATE_BURST", 4000)),
             log_level=(env.text("LLMOBSERVE_LOG_LEVEL") or "info").lower(),
         )
 

@@ -319,6 +319,58 @@ async def test_each_key_is_rate_limited(tmp_path: Path) -> None:
         assert (await web.client.get("/v1/caps", headers=other_auth)).status_code == 200
 
 
+async def test_cap_checks_have_a_bucket_of_their_own_per_key(tmp_path: Path) -> None:
+    """A hard-block app checks caps before every LLM call: its check must not be refused
+    because the same key also sent events and reports."""
+    settings = Settings(
+        database_url=database_url("memory", tmp_path),
+        api_key_rate_burst=2,
+        api_key_rate_per_second=0.5,
+        cap_check_rate_burst=4,
+        cap_check_rate_per_second=0.5,
+    )
+    check = {"provider": "openai", "model": "gpt-4o", "estimated_usage": {"input_tokens": 10}}
+    async with site(settings) as web:
+        key = await web.container.api_keys().issue("t1", "app", KeyKind.INGEST)
+        auth = {"Authorization": f"Bearer {key.secret}"}
+        sent = [
+            (
+                await web.client.post("/v1/events", json={"events": [wire_event()]}, headers=auth)
+            ).status_code
+            for _ in range(3)
+        ]
+        assert sent == [200, 200, 429]  # the key's general bucket is empty
+        checks = [
+            (await web.client.post("/v1/caps/check", json=check, headers=auth)).status_code
+            for _ in range(5)
+        ]
+        assert checks == [200, 200, 200, 200, 429]  # its own bucket, with its own limit
+        limited = await web.client.post("/v1/caps/check", json=check, headers=auth)
+        assert limited.json()["status_code"] == 429
+        assert limited.headers["Retry-After"] == "2"
+        # The other bucket is still empty: checks spent nothing of it, nor it of them.
+        again = await web.client.post("/v1/events", json={"events": [wire_event()]}, headers=auth)
+        assert again.status_code == 429
+
+
+async def test_a_zero_cap_check_rate_turns_that_limit_off(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=database_url("memory", tmp_path),
+        api_key_rate_burst=1,
+        api_key_rate_per_second=0.5,
+        cap_check_rate_per_second=0,
+    )
+    check = {"provider": "openai", "model": "gpt-4o"}
+    async with site(settings) as web:
+        key = await web.container.api_keys().issue("t1", "app", KeyKind.INGEST)
+        auth = {"Authorization": f"Bearer {key.secret}"}
+        codes = {
+            (await web.client.post("/v1/caps/check", json=check, headers=auth)).status_code
+            for _ in range(20)
+        }
+        assert codes == {200}
+
+
 def wire_event(**overrides: Any) -> dict[str, Any]:
     """gpt-4o, 1200 in / 300 out: $0.006000, an hour before the test clock's now."""
     body: dict[str, Any] = {

@@ -63,14 +63,31 @@ def bearer(connection: Connection) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _enforces_caps(path: str) -> bool:
+    """A cap check, or the settle or release of its reservation: one per LLM call."""
+    return path == "/v1/caps/check" or (
+        path.startswith("/v1/reservations/") and path.endswith(("/settle", "/release"))
+    )
+
+
 async def limit_key(connection: Connection, principal: Principal) -> None:
-    """Per-key token bucket: in process, or shared through Redis when it is configured."""
+    """Per-key token buckets: in process, or shared through Redis when it is configured.
+
+    Cap enforcement has a bucket of its own: a hard-block app checks before every LLM
+    call, and a check refused for the key's other traffic would refuse the call itself
+    (fail-closed) or let it through unchecked (fail-open)."""
+    if principal.api_key_id is None:
+        return
     container = _container(connection)
-    limit: RateLimit | None = container.key_rate_limit()
-    if limit is None or principal.api_key_id is None:
+    caps = _enforces_caps(connection.scope["path"])
+    limit: RateLimit | None = (
+        container.cap_check_rate_limit() if caps else container.key_rate_limit()
+    )
+    if limit is None:
         return
     limiter: RateLimiter = container.rate_limiter()
-    decision = await limiter.acquire(f"key:{principal.api_key_id}", limit)
+    bucket = f"key:{principal.api_key_id}:caps" if caps else f"key:{principal.api_key_id}"
+    decision = await limiter.acquire(bucket, limit)
     if not decision.allowed:
         log.warning("rate limited key=%s", principal.api_key_id)
         raise RateLimited(decision.retry_after_seconds)

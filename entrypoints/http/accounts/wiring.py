@@ -57,6 +57,12 @@ def key_rate_limit(settings: Settings) -> RateLimit | None:
     return RateLimit(settings.api_key_rate_burst, settings.api_key_rate_per_second)
 
 
+def cap_check_rate_limit(settings: Settings) -> RateLimit | None:
+    if not settings.cap_check_rate_per_second or not settings.cap_check_rate_burst:
+        return None  # 0 turns it off
+    return RateLimit(settings.cap_check_rate_burst, settings.cap_check_rate_per_second)
+
+
 def clerk_verifier(settings: Settings) -> SessionTokenVerifier | None:
     pem = settings.clerk_jwt_key  # CLERK_JWT_KEY or CLERK_PEM_PUBLIC_KEY
     if not settings.clerk_jwks_url and not pem:
