@@ -31,6 +31,14 @@ def collector() -> Iterator[FakeCollector]:
 Observe = Callable[..., None]
 
 
+def only_event(collector: FakeCollector) -> dict[str, Any]:
+    """Flush the SDK and return the one event the collector received."""
+    assert llmobserve.flush(5)
+    events = collector.events
+    assert len(events) == 1, events
+    return events[0]
+
+
 @pytest.fixture
 def observe(collector: FakeCollector) -> Iterator[Observe]:
     """Start the SDK against the fake collector; options override the test defaults."""

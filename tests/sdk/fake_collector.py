@@ -10,6 +10,24 @@ from typing import Any
 
 from ._server import LoopbackServer, Reply, Request
 
+#: A /v1/caps/check answer refusing the call: a customer cap already reached.
+REFUSAL = Reply(
+    body={
+        "allowed": False,
+        "reservation_id": None,
+        "blocking_cap": {
+            "id": "cap_1",
+            "name": "per customer",
+            "scope": "customer",
+            "scope_value": "cus_1",
+            "period": "monthly",
+            "limit": "10.000000",
+            "spent": "9.990000",
+            "reserved": "0.000000",
+        },
+    }
+)
+
 
 @dataclass
 class FakeCollector:

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any
 
 import anthropic
 import llmobserve
 import pytest
 
-from .conftest import Observe
+from .conftest import Observe, only_event
 from .fake_collector import FakeCollector
 from .fake_provider import FakeProvider
 
@@ -23,13 +22,6 @@ USAGE = {
     "cache_write_tokens": 500,
     "reasoning_tokens": 0,
 }
-
-
-def only_event(collector: FakeCollector) -> dict[str, Any]:
-    assert llmobserve.flush(5)
-    events = collector.events
-    assert len(events) == 1, events
-    return events[0]
 
 
 def test_message_is_recorded_without_double_billing_cache_tokens(

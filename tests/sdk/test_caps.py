@@ -11,29 +11,12 @@ import openai
 import pytest
 from llmobserve import CapCheckUnavailable, SpendingCapExceeded
 
-from ._server import Reply
 from .conftest import Observe
-from .fake_collector import FakeCollector
+from .fake_collector import REFUSAL, FakeCollector
 from .fake_provider import FakeProvider
 
 PROMPT = "x" * 400  # 100 tokens at four characters per token
 MESSAGES = [{"role": "user", "content": PROMPT}]
-REFUSAL = Reply(
-    body={
-        "allowed": False,
-        "reservation_id": None,
-        "blocking_cap": {
-            "id": "cap_1",
-            "name": "per customer",
-            "scope": "customer",
-            "scope_value": "cus_1",
-            "period": "monthly",
-            "limit": "10.000000",
-            "spent": "9.990000",
-            "reserved": "0.000000",
-        },
-    }
-)
 
 
 def test_strict_reserves_before_the_call_and_the_event_settles_it(

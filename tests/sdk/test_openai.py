@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any
 
 import llmobserve
 import openai
@@ -11,7 +10,7 @@ from llmobserve._instrument._openai import provider_of
 from llmobserve._runtime import Config, Runtime
 from pydantic import BaseModel
 
-from .conftest import Observe
+from .conftest import Observe, only_event
 from .fake_collector import FakeCollector
 from .fake_provider import FakeProvider
 
@@ -23,13 +22,6 @@ CHAT_USAGE = {
     "cache_write_tokens": 0,
     "reasoning_tokens": 50,
 }
-
-
-def only_event(collector: FakeCollector) -> dict[str, Any]:
-    assert llmobserve.flush(5)
-    events = collector.events
-    assert len(events) == 1, events
-    return events[0]
 
 
 def test_chat_completion_is_recorded_with_normalised_usage(

@@ -1,4 +1,5 @@
-"""Instrumentation of the ``anthropic`` package: messages.create, .parse and .stream.
+"""Instrumentation of the ``anthropic`` package: messages.create, .parse and .stream,
+and the same three of ``beta.messages``.
 
 Streams report usage twice: ``message_start`` carries the input and cache counts,
 ``message_delta`` the cumulative output count (and, on newer models, updated input
@@ -9,6 +10,7 @@ helper's own accumulation (``get_final_message``, ``text_stream``) is recorded t
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import wrapt
@@ -112,6 +114,13 @@ class _TrackedStreamManager(wrapt.ObjectProxy):  # type: ignore[type-arg, misc, 
             if self._self_tracker is not None:
                 self._self_tracker.finish()
 
+    def _self_discard_request(self) -> None:
+        # The async manager holds its request as a coroutine made by .stream(): one
+        # refused by a cap is never awaited, which Python would warn about.
+        for value in vars(self.__wrapped__).values():
+            if inspect.iscoroutine(value):
+                value.close()
+
     async def __aenter__(self) -> Any:
         try:
             call = await start_call_async(
@@ -122,6 +131,7 @@ class _TrackedStreamManager(wrapt.ObjectProxy):  # type: ignore[type-arg, misc, 
                 self._self_kwargs,
             )
         except LLMObserveError:
+            quietly(self._self_discard_request)
             raise
         except Exception:
             logger.debug("llmobserve: instrumentation skipped a stream", exc_info=True)
@@ -158,14 +168,19 @@ def stream_wrapper(
         return manager
 
 
-_MESSAGES = "anthropic.resources.messages.messages"
+def _message_targets(module: str) -> tuple[tuple[str, str, str, Callable[..., Any]], ...]:
+    return (
+        (module, "Messages", "create", sync_wrapper(CREATE)),
+        (module, "AsyncMessages", "create", async_wrapper(CREATE)),
+        (module, "Messages", "parse", sync_wrapper(PARSE)),
+        (module, "AsyncMessages", "parse", async_wrapper(PARSE)),
+        (module, "Messages", "stream", stream_wrapper),
+        (module, "AsyncMessages", "stream", stream_wrapper),
+    )
 
-#: (module, class, method, wrapper)
-TARGETS: tuple[tuple[str, str, str, Callable[..., Any]], ...] = (
-    (_MESSAGES, "Messages", "create", sync_wrapper(CREATE)),
-    (_MESSAGES, "AsyncMessages", "create", async_wrapper(CREATE)),
-    (_MESSAGES, "Messages", "parse", sync_wrapper(PARSE)),
-    (_MESSAGES, "AsyncMessages", "parse", async_wrapper(PARSE)),
-    (_MESSAGES, "Messages", "stream", stream_wrapper),
-    (_MESSAGES, "AsyncMessages", "stream", stream_wrapper),
-)
+
+#: (module, class, method, wrapper). The beta API has the same methods, stream
+#: events and usage fields; its tool runner and threads call its ``create``.
+TARGETS: tuple[tuple[str, str, str, Callable[..., Any]], ...] = _message_targets(
+    "anthropic.resources.messages.messages"
+) + _message_targets("anthropic.resources.beta.messages.messages")

@@ -5,17 +5,22 @@ known to accept it, so the provider reports exact usage in one last chunk; as th
 user did not ask for that chunk (its ``choices`` list is empty and would break the
 common ``chunk.choices[0]`` loop) it is hidden from them. Other hosts are left as
 they are: a chunk that carries usage is read, else usage is estimated and the event
-marked ``estimated``.
+marked ``estimated``. So are ``with_raw_response`` and ``with_streaming_response``
+streams, whose bytes may reach the user unparsed, where no chunk can be hidden.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from .._runtime import Runtime
 from .._usage import field, from_openai_chat, from_openai_embedding, from_openai_responses
 from ._streams import StreamObserver
 from ._wrappers import MethodSpec, async_wrapper, sync_wrapper
+
+#: Set (lowercase here) by the client library's raw and streaming response wrappers.
+RAW_RESPONSE_HEADER = "x-stainless-raw-response"
 
 #: Hosts whose OpenAI-compatible streaming accepts stream_options.include_usage.
 INCLUDE_USAGE_PROVIDERS = frozenset(
@@ -46,7 +51,11 @@ def add_include_usage(
     runtime: Runtime, provider: str, kwargs: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
     """Ask for the usage chunk when the user did not; True when it must be hidden."""
-    if not runtime.config.inject_stream_usage or provider not in INCLUDE_USAGE_PROVIDERS:
+    if (
+        not runtime.config.inject_stream_usage
+        or provider not in INCLUDE_USAGE_PROVIDERS
+        or wants_raw_response(kwargs)
+    ):
         return kwargs, False
     options = kwargs.get("stream_options")
     if isinstance(options, dict) and options.get("include_usage") is True:
@@ -54,6 +63,14 @@ def add_include_usage(
     merged = dict(options) if isinstance(options, dict) else {}
     merged["include_usage"] = True
     return {**kwargs, "stream_options": merged}, True
+
+
+def wants_raw_response(kwargs: dict[str, Any]) -> bool:
+    """True for ``with_raw_response`` and ``with_streaming_response`` requests."""
+    headers = kwargs.get("extra_headers")
+    return isinstance(headers, Mapping) and any(
+        isinstance(name, str) and name.lower() == RAW_RESPONSE_HEADER for name in headers
+    )
 
 
 class ChatChunkObserver(StreamObserver):

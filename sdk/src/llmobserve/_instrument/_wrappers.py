@@ -7,6 +7,7 @@ same everywhere: cap check, the call itself, recording, and error handling.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -16,6 +17,7 @@ from .._log import logger
 from .._runtime import Runtime
 from .._usage import Usage, field
 from ._call import Call, quietly, start_call, start_call_async
+from ._responses import is_raw_response, parses_now, track_response
 from ._streams import StreamObserver, StreamTracker, TrackedAsyncStream, TrackedStream
 
 
@@ -56,9 +58,13 @@ def _finish(
             return (
                 TrackedAsyncStream(result, tracker) if is_async else TrackedStream(result, tracker)
             )
-        # `with_raw_response` hands back the HTTP response; its parse() result is
+        raw_response = is_raw_response(result)
+        if raw_response and not parses_now(result):
+            observer = None if spec.observer is None else functools.partial(spec.observer, hide)
+            return track_response(result, call, spec.normalise, observer)
+        # A raw response read in full (`with_raw_response`): its parse() result is
         # cached, so reading it here costs the user nothing later.
-        response = result.parse() if type(result).__name__ == "LegacyAPIResponse" else result
+        response = result.parse() if raw_response else result
         raw = field(response, "usage")
         model = field(response, "model")
         call.succeeded(None if raw is None else spec.normalise(raw), model)
