@@ -99,17 +99,24 @@ class CheckAndReserve:
             return CheckResult(allowed=True, amount=amount)
         # A call with no known cost still holds one nano-USD, so an exhausted cap refuses it.
         held_amount = amount if amount.is_positive() else MIN_HOLD
+        # Each cap's window, once: in a zone other than UTC it costs a few conversions.
+        windows = [cap.window_at(now) for cap in caps]
+        keys = tuple(counter_key(cap, window) for cap, window in zip(caps, windows, strict=True))
         reservation = Reservation(
             id=self._ids.new_id("rsv"),
             tenant_id=tenant_id,
             amount=held_amount,
-            keys=tuple(counter_key(cap, cap.window_at(now)) for cap in caps),
+            keys=keys,
             expires_at=now + timedelta(seconds=request.ttl_seconds),
             attribution=request.attribution,
         )
-        limits = [CounterLimit(counter_key(cap, cap.window_at(now)), cap.limit) for cap in caps]
+        limits = [CounterLimit(key, cap.limit) for key, cap in zip(keys, caps, strict=True)]
+        # Counters live as long as the longest window (and the hold) they count.
+        counter_ttl = max(counter_ttl_seconds(window, now) for window in windows)
         try:
-            return await self._reserve(caps, reservation, limits, request.ttl_seconds, now)
+            return await self._reserve(
+                caps, reservation, limits, max(request.ttl_seconds, counter_ttl), now
+            )
         except CounterStoreUnavailable:
             return await self._unverified(caps, amount, now)
 
@@ -139,10 +146,7 @@ class CheckAndReserve:
         now: datetime,
     ) -> CheckResult:
         for _ in range(RESERVE_ATTEMPTS):
-            counter_ttl = max(counter_ttl_seconds(c.window_at(now), now) for c in caps)
-            outcome = await self._counters.store.try_reserve(
-                reservation, limits, max(ttl_seconds, counter_ttl)
-            )
+            outcome = await self._counters.store.try_reserve(reservation, limits, ttl_seconds)
             if outcome is None:
                 # Some counter was absent (new cap, new window, flushed store): seed, retry.
                 await self._counters.readings(caps, now)
@@ -150,7 +154,9 @@ class CheckAndReserve:
             if outcome.allowed:
                 return CheckResult(True, reservation, reservation.amount, verified=outcome.verified)
             blocking = next(
-                c for c in caps if counter_key(c, c.window_at(now)) == outcome.blocking_key
+                cap
+                for cap, key in zip(caps, reservation.keys, strict=True)
+                if key == outcome.blocking_key
             )
             return CheckResult(
                 False,

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
+
+import msgspec
 
 from adapters.redis.keys import KeySpace, from_micros, to_micros
 from domain.attribution import Attribution
 from domain.money import Money
 from domain.reservations import CounterKey, Reservation, ReservationState
 
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(dict[str, Any])
+
 
 def reserved_keys_json(space: KeySpace, reservation: Reservation) -> str:
     """The counter keys the hold sits on, as Lua reads them to give the hold back."""
-    return json.dumps([space.reserved(key) for key in reservation.keys])
+    return _encoder.encode([space.reserved(key) for key in reservation.keys]).decode()
 
 
 def encode_meta(reservation: Reservation) -> str:
     attribution = reservation.attribution
-    return json.dumps(
+    # Every cap check writes one: msgspec encodes it in a fraction of json.dumps's time.
+    return _encoder.encode(
         {
             "id": reservation.id,
             "tenant_id": reservation.tenant_id,
@@ -30,13 +35,12 @@ def encode_meta(reservation: Reservation) -> str:
             "model": attribution.model,
             "agent": attribution.agent,
             "customer_id": attribution.customer_id,
-        },
-        separators=(",", ":"),
-    )
+        }
+    ).decode()
 
 
 def decode_meta(text: bytes | str, state: ReservationState = ReservationState.HELD) -> Reservation:
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = _decoder.decode(text)
     tenant_id = str(data["tenant_id"])
     reservation = Reservation(
         id=str(data["id"]),

@@ -18,8 +18,7 @@ import asyncio
 import math
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,14 +56,38 @@ OPERATION_TIMEOUT = timedelta(seconds=5)
 SWEEP_TIMEOUT = timedelta(minutes=2)
 
 
-@asynccontextmanager
-async def reachable(budget: timedelta = OPERATION_TIMEOUT) -> AsyncIterator[None]:
-    try:
-        async with asyncio.timeout(budget.total_seconds()):
-            yield
-    except (ConnectionError, RedisTimeoutError, TimeoutError, ReadOnlyError) as exc:
-        # ReadOnlyError: a primary demoted by a failover; the counters cannot move there.
-        raise CounterStoreUnavailable(str(exc) or type(exc).__name__) from exc
+# ReadOnlyError: a primary demoted by a failover; the counters cannot move there.
+_UNAVAILABLE = (ConnectionError, RedisTimeoutError, TimeoutError, ReadOnlyError)
+
+
+class _Reachable:
+    """`async with`: Redis errors and the time budget become CounterStoreUnavailable.
+
+    A class rather than an @asynccontextmanager generator: every cap check enters one,
+    and the generator's machinery cost more than the rest of the check's bookkeeping."""
+
+    __slots__ = ("_timeout",)
+
+    def __init__(self, seconds: float) -> None:
+        self._timeout = asyncio.timeout(seconds)
+
+    async def __aenter__(self) -> None:
+        await self._timeout.__aenter__()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        try:
+            # Turns the cancellation of an expired budget into TimeoutError.
+            await self._timeout.__aexit__(kind, exc, tb)
+        except _UNAVAILABLE as error:
+            raise CounterStoreUnavailable(str(error) or type(error).__name__) from error
+        if isinstance(exc, _UNAVAILABLE):
+            raise CounterStoreUnavailable(str(exc) or type(exc).__name__) from exc
+
+
+def reachable(budget: timedelta = OPERATION_TIMEOUT) -> _Reachable:
+    return _Reachable(budget.total_seconds())
 
 
 def _by_tenant(keys: Sequence[CounterKey]) -> dict[str, list[CounterKey]]:

@@ -11,8 +11,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 
-from adapters.redis.counters import HOLD_GRACE, RELIST_EVERY, SWEEP_BATCH, RedisCounters
+from adapters.redis.counters import (
+    HOLD_GRACE,
+    RELIST_EVERY,
+    SWEEP_BATCH,
+    RedisCounters,
+    reachable,
+)
 from adapters.redis.keys import KeySpace
 from application.ports import CounterStoreUnavailable
 from domain.attribution import Attribution
@@ -185,3 +193,21 @@ async def test_every_batched_caller_hears_that_redis_is_down(
         return_exceptions=True,
     )
     assert all(isinstance(outcome, CounterStoreUnavailable) for outcome in outcomes)
+
+
+async def test_reachable_turns_redis_errors_and_an_expired_budget_into_unavailable() -> None:
+    with pytest.raises(CounterStoreUnavailable, match="TimeoutError"):
+        async with reachable(timedelta(milliseconds=10)):
+            await asyncio.sleep(1)  # a Redis that stopped answering
+    with pytest.raises(CounterStoreUnavailable, match="READONLY"):
+        async with reachable():
+            raise ReadOnlyError("READONLY You can't write against a read only replica.")
+    with pytest.raises(CounterStoreUnavailable, match="Connection refused"):
+        async with reachable():
+            raise RedisConnectionError("Connection refused")
+    # Anything else is not Redis being down: it passes through as it is.
+    with pytest.raises(ValueError, match="a bug"):
+        async with reachable():
+            raise ValueError("a bug")
+    async with reachable():
+        pass  # and nothing happens when nothing goes wrong
