@@ -49,7 +49,12 @@ from application.dispatch_alerts import DispatchAlerts
 from application.forecast import ForecastCaps
 from application.maintenance import MonitorCaps, ReconcileCounters, SweepReservations
 from application.manage_caps import CapProgressReader, ManageCaps
-from application.ports import KeyRevocations, SpendCounters, UnitOfWorkFactory
+from application.ports import (
+    BlockedCallCounter,
+    KeyRevocations,
+    SpendCounters,
+    UnitOfWorkFactory,
+)
 from application.recipients import TenantAdmins
 from application.record_spend import RecordSpend
 from application.reservations import CheckAndReserve, FinishReservation
@@ -70,7 +75,9 @@ class MemoryInfrastructure(containers.DeclarativeContainer):
         MemoryUnitOfWorkFactory
     )
     counters: providers.Singleton[SpendCounters] = providers.Singleton(InProcessCounters, clock)
-    blocked_calls = providers.Singleton(InProcessBlockedCalls, clock)
+    blocked_calls: providers.Singleton[BlockedCallCounter] = providers.Singleton(
+        InProcessBlockedCalls, clock
+    )
     mailer = providers.Singleton(make_mailer, settings.provided.email)
     renderer = providers.Singleton(AlertEmailRenderer)
     webhook = providers.Singleton(make_webhook, settings.provided.alert_webhook)
