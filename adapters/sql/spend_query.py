@@ -14,6 +14,7 @@ built once and kept, so SQLAlchemy's compiled cache finds it at once.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
@@ -65,15 +66,10 @@ class Where(NamedTuple):
     values: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
 class _Nothing:
     def __call__(self, table: Table) -> Sequence[ColumnElement[bool]]:
         return ()
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Nothing)
 
 
 NOTHING = Where(_Nothing(), {})
