@@ -302,7 +302,7 @@ def test_postgres_spend_keys_get_the_c_collation_and_it_migrates_down_and_up(
         (table, "tenant_isolation") for table in sorted(_C_KEYS)
     ]
 
-    migrate(url)
+    _alembic(url, command.upgrade, "0007_sum_exact")  # 0008 rewrites the policies' expressions
     # A month partition made after the migration (moving its event out of DEFAULT).
     made = asyncio.run(
         _execute(url, "SELECT * FROM llmobserve_ensure_spend_partitions('2020-01-01', 0)")
@@ -345,7 +345,49 @@ def test_postgres_spend_keys_get_the_c_collation_and_it_migrates_down_and_up(
     assert _c_collated(url) == set()
     assert asyncio.run(_execute(url, _POLICIES)) == policies
 
-    migrate(url)
-    assert asyncio.run(schema_report(url))[:2] == (HEAD, [])
+    _alembic(url, command.upgrade, "0007_sum_exact")
     assert _c_collated(url) == collated
     assert asyncio.run(_execute(url, _POLICIES)) == policies
+    migrate(url)
+    assert asyncio.run(schema_report(url))[:2] == (HEAD, [])
+
+
+_ALL_POLICIES = (
+    "SELECT tablename, policyname, permissive, roles::text, cmd, qual, with_check"
+    " FROM pg_policies WHERE schemaname = current_schema() ORDER BY 1, 2"
+)
+
+
+@pytest.mark.postgres
+def test_postgres_policies_read_the_bound_tenant_once_per_statement_and_migrate_down_and_up(
+    fresh_postgres: str,
+) -> None:
+    url = fresh_postgres
+    _alembic(url, command.upgrade, "0007_sum_exact")
+    per_row = asyncio.run(_execute(url, _ALL_POLICIES))
+    assert {row[1] for row in per_row} == {
+        "tenant_isolation",
+        "system_read",
+        "system_lease",
+        "system_cleanup",
+    }
+
+    migrate(url)
+    per_statement = asyncio.run(_execute(url, _ALL_POLICIES))
+    # The same policies on the same tables, for the same roles and commands...
+    assert [row[:5] for row in per_statement] == [row[:5] for row in per_row]
+    for table, policy, _, _, kind, qual, with_check in per_statement:
+        # ...each reading the setting in a scalar subquery (an initplan: once per statement).
+        setting = "app.current_tenant" if policy == "tenant_isolation" else "app.system_access"
+        for expression in (qual, with_check) if kind in ("ALL", "UPDATE") else (qual,):
+            assert expression is not None, (table, policy)
+            assert f"( SELECT NULLIF(current_setting('{setting}'" in str(expression) or (
+                f"( SELECT current_setting('{setting}'" in str(expression)
+            ), (table, policy, expression)
+    for row in per_row:
+        assert "SELECT" not in f"{row[5]} {row[6]}", row
+
+    _alembic(url, command.downgrade, "0007_sum_exact")
+    assert asyncio.run(_execute(url, _ALL_POLICIES)) == per_row
+    migrate(url)
+    assert asyncio.run(_execute(url, _ALL_POLICIES)) == per_statement
