@@ -44,6 +44,16 @@ class SpendEventRepository(Protocol):
         ...
 
 
+class EventBatchWriter(Protocol):
+    async def add_new(
+        self, tenant_id: str, events: Sequence[SpendEvent]
+    ) -> builtins.list[SpendEvent]:
+        """Store, in a transaction of its own, the tenant's events whose event_id is new,
+        with their rollups; return those, in the caller's order. Every event is the
+        tenant's."""
+        ...
+
+
 class CapRepository(Protocol):
     async def add(self, cap: Cap) -> None: ...
     async def get(self, tenant_id: str, cap_id: str) -> Cap | None: ...

@@ -12,7 +12,13 @@ from application.cap_alerts import CapAlerts
 from application.cap_counters import CapCounters, counter_key
 from application.cap_rules_cache import CapRulesCache
 from application.errors import require
-from application.ports import Clock, CounterStoreUnavailable, UnitOfWorkFactory
+from application.event_batches import UnitOfWorkBatchWriter, refuse_other_tenants
+from application.ports import (
+    Clock,
+    CounterStoreUnavailable,
+    EventBatchWriter,
+    UnitOfWorkFactory,
+)
 from domain.access import Permission, Principal
 from domain.caps import Cap, matching_caps
 from domain.events import SpendEvent
@@ -48,6 +54,7 @@ class RecordSpend:
         alerts: CapAlerts,
         clock: Clock,
         rules: CapRulesCache | None = None,
+        batches: EventBatchWriter | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._catalog = catalog
@@ -58,6 +65,7 @@ class RecordSpend:
         # batch costs no extra queries for them. Without it they are read in the batch's
         # own transaction.
         self._rules = rules
+        self._batches = batches if batches is not None else UnitOfWorkBatchWriter(uow_factory)
 
     async def __call__(self, principal: Principal, events: Sequence[SpendEvent]) -> RecordResult:
         return await self._store(principal, events, reprice=True)
@@ -73,25 +81,25 @@ class RecordSpend:
     ) -> RecordResult:
         require(principal, Permission.INGEST)
         tenant_id = principal.tenant_id
-        if any(event.tenant_id != tenant_id for event in events):
-            raise ValueError("every event of a batch belongs to the caller's tenant")
+        refuse_other_tenants(tenant_id, events)
         rules = await self._rules.rules(tenant_id) if self._rules is not None else None
-        async with self._uow_factory(tenant_id) as uow:
+        caps: list[Cap] = []
+        if rules is not None:
+            # Prices and caps are known: the batch is the transaction's only work, which
+            # the writer may do in one round trip.
             if reprice:
-                overrides = (
-                    rules.overrides
-                    if rules is not None
-                    else overrides_index(await uow.price_overrides.list(tenant_id))
-                )
-                events = self._priced(events, overrides)
-            stored = await uow.events.add_new(events)
-            if not stored:
-                caps: list[Cap] = []
-            elif rules is not None:
-                caps = rules.caps
-            else:
-                caps = await uow.caps.list(tenant_id)
-            await uow.commit()
+                events = self._priced(events, rules.overrides)
+            stored = await self._batches.add_new(tenant_id, events)
+            caps = rules.caps
+        else:
+            async with self._uow_factory(tenant_id) as uow:
+                if reprice:
+                    overrides = overrides_index(await uow.price_overrides.list(tenant_id))
+                    events = self._priced(events, overrides)
+                stored = await uow.events.add_new(events)
+                if stored:
+                    caps = await uow.caps.list(tenant_id)
+                await uow.commit()
         if stored:
             await self._after_commit(tenant_id, stored, caps)
         return RecordResult(stored=stored, duplicates=len(events) - len(stored))

@@ -30,6 +30,7 @@ from adapters.redis.counters import RedisCounters
 from adapters.redis.key_revocations import RedisKeyRevocations
 from adapters.sql.database import (
     SqlUnitOfWorkFactory,
+    event_batch_writer,
     is_postgres,
     make_engine,
     row_level_security_enforced,
@@ -46,11 +47,13 @@ from application.cap_counters import CapCounters
 from application.cap_rules_cache import CapRulesCache
 from application.clerk_sync import ClerkSync
 from application.dispatch_alerts import DispatchAlerts
+from application.event_batches import UnitOfWorkBatchWriter
 from application.forecast import ForecastCaps
 from application.maintenance import MonitorCaps, ReconcileCounters, SweepReservations
 from application.manage_caps import CapProgressReader, ManageCaps
 from application.ports import (
     BlockedCallCounter,
+    EventBatchWriter,
     KeyRevocations,
     SpendCounters,
     UnitOfWorkFactory,
@@ -84,6 +87,9 @@ class MemoryInfrastructure(containers.DeclarativeContainer):
     database_probe: providers.Singleton[Probe] = providers.Singleton(StoreProbe, uow_factory)
     counters_probe: providers.Singleton[Probe] = providers.Singleton(InProcessProbe)
     accounts_uow_factory = providers.Singleton(accounts.memory_accounts_uow, uow_factory)
+    event_batches: providers.Singleton[EventBatchWriter] = providers.Singleton(
+        UnitOfWorkBatchWriter, uow_factory
+    )
     rate_limiter = providers.Singleton(accounts.in_process_rate_limiter)
     # One process: a revocation is heard where it is made.
     key_revocations: providers.Provider[KeyRevocations | None] = providers.Object(None)
@@ -94,6 +100,7 @@ class EmbeddedInfrastructure(MemoryInfrastructure):
     uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine)
     database_probe = providers.Singleton(EngineProbe, engine)
     accounts_uow_factory = providers.Singleton(accounts.sql_accounts_uow, engine)
+    event_batches = providers.Singleton(event_batch_writer, engine, uow_factory)
 
 
 class ProductionInfrastructure(EmbeddedInfrastructure):
@@ -117,7 +124,14 @@ class Application(containers.DeclarativeContainer):
         CapRulesCache, infra.uow_factory, infra.clock, settings.provided.cap_rules_ttl
     )
     record_spend = providers.Singleton(
-        RecordSpend, infra.uow_factory, catalog, cap_counters, cap_alerts, infra.clock, cap_rules
+        RecordSpend,
+        infra.uow_factory,
+        catalog,
+        cap_counters,
+        cap_alerts,
+        infra.clock,
+        cap_rules,
+        infra.event_batches,
     )
     check_and_reserve = providers.Singleton(
         CheckAndReserve,

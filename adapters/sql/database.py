@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import make_engine
+from adapters.sql.event_batches import event_batch_writer
 from adapters.sql.migrate import APP_ROLE, migrate
 from adapters.sql.partitions import ensure_partitions
 from adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -22,6 +23,7 @@ __all__ = [
     "SqlUnitOfWork",
     "SqlUnitOfWorkFactory",
     "ensure_partitions",
+    "event_batch_writer",
     "is_postgres",
     "make_engine",
     "migrate",

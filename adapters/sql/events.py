@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.conditions import cap_condition
 from adapters.sql.dialect import upsertable_insert
+from adapters.sql.event_batches import fresh_in_order
 from adapters.sql.mapping import event_row
 from adapters.sql.postgres_ingest import insert_new_events
 from adapters.sql.rollup_folds import coarse_until
@@ -50,15 +51,7 @@ class SqlSpendEvents(SpendEventRepository):
             else:
                 ids = await _sqlite_insert_new(connection, tenant_id, batch)
             new.update((tenant_id, event_id) for event_id in ids)
-        # The first event of each new id, in the caller's order (a repeat inside the
-        # batch is a duplicate like any other).
-        fresh = []
-        for event in events:
-            key = (event.tenant_id, event.event_id)
-            if key in new:
-                new.discard(key)
-                fresh.append(event)
-        return fresh
+        return fresh_in_order(events, new)
 
     async def spent_in(self, tenant_id: str, cap: Cap, window: Window) -> Money:
         if not cap.enabled:  # a disabled cap matches nothing (Cap.matches)

@@ -58,6 +58,14 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _NAMES = [name for name, _ in _COLUMNS]
 
+# The one-statement ingest binds its own tenant, transaction-locally, before its first
+# row: every row it reads or writes comes after the gate, and the policies read the
+# setting on first use (0008).
+_BIND_TENANT = (
+    ", set_config('app.current_tenant', CAST(:tenant_id AS TEXT), true),"
+    " set_config('app.system_access', 'off', true)"
+)
+
 _MEASURE_SQL = {
     "cost_nanos": "sum_exact(coalesce(cost_nanos, 0))",
     "unpriced_calls": "count(*) FILTER (WHERE cost_nanos IS NULL)",
@@ -96,7 +104,7 @@ def _rollup_sql(
     DO UPDATE SET {updates}"""  # noqa: S608
 
 
-def _ingest_sql() -> str:
+def _ingest_sql(bind_tenant: bool = False) -> str:
     typed = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
     event_columns = ", ".join(_NAMES)
     # (table, its time column, its dimensions, which events it sums)
@@ -119,7 +127,7 @@ def _ingest_sql() -> str:
     return f"""
     WITH gate AS MATERIALIZED (
         -- Held to COMMIT: the fold waits for this batch before it takes any hour.
-        SELECT pg_advisory_xact_lock_shared({FOLD_GATE})
+        SELECT pg_advisory_xact_lock_shared({FOLD_GATE}){_BIND_TENANT if bind_tenant else ""}
     ),
     batch AS (
         SELECT DISTINCT ON (event_id) b.*
@@ -156,6 +164,8 @@ def _ingest_sql() -> str:
 
 
 INGEST = text(_ingest_sql())
+# For a batch that is its own transaction (autocommit): one round trip, committed at its end.
+INGEST_ALONE = text(_ingest_sql(bind_tenant=True))
 
 
 _encoder = msgspec.json.Encoder()
