@@ -6,9 +6,11 @@ is refused on a table under row-level security for any other role. The rows go i
 their own tenant id (default "raw-copy"), so they never collide with the same events
 ingested through the service.
 
-Run alone, it compares the ceiling with the SQL adapter's own ingest (the unit of work
-the HTTP API uses: ids claimed, events inserted, the hourly and model rollups upserted,
-one statement per batch, as the application role under row-level security):
+Run alone, it compares the ceiling with the SQL adapter's own ingest (ids claimed,
+events inserted, the hourly and model rollups upserted, one statement per batch, as the
+application role under row-level security), two ways: inside a unit of work (BEGIN, the
+tenant binding, the statement, COMMIT) and as the one-statement writer the collector
+uses when it knows the tenant's prices and caps (autocommit, one round trip):
 
     .venv/bin/python benchmarks/ingest_raw_copy.py [--events 50000] [--batch 100]
         [--concurrency 4] [--database-url postgresql://postgres@127.0.0.1:5432/test]
@@ -32,6 +34,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.sql.database import APP_ROLE, SqlUnitOfWorkFactory, make_engine, migrate
+from adapters.sql.event_batches import PostgresEventBatches
 from adapters.sql.mapping import event_row
 from adapters.sql.tables import spend_events
 from adapters.sql.urls import with_user
@@ -107,10 +110,15 @@ def synthetic_events(count: int, tenant_id: str, seed: int = 3) -> list[SpendEve
 
 
 async def adapter_rate(
-    app_url: str, events: list[SpendEvent], batch_size: int, concurrency: int
+    app_url: str,
+    events: list[SpendEvent],
+    batch_size: int,
+    concurrency: int,
+    one_statement: bool = False,
 ) -> float:
     engine = make_engine(app_url)
     factory = SqlUnitOfWorkFactory(engine)
+    writer = PostgresEventBatches(engine)
     queue: asyncio.Queue[list[SpendEvent]] = asyncio.Queue()
     for offset in range(0, len(events), batch_size):
         queue.put_nowait(events[offset : offset + batch_size])
@@ -118,7 +126,11 @@ async def adapter_rate(
     async def worker() -> None:
         while not queue.empty():
             batch = queue.get_nowait()
-            async with factory(batch[0].tenant_id) as uow:
+            tenant_id = batch[0].tenant_id
+            if one_statement:
+                await writer.add_new(tenant_id, batch)
+                continue
+            async with factory(tenant_id) as uow:
                 await uow.events.add_new(batch)
                 await uow.commit()
 
@@ -142,9 +154,16 @@ async def main() -> None:
     owner_url = await create_database(args.database_url, name)
     try:
         await asyncio.to_thread(migrate, owner_url)
+        app_url = with_user(owner_url, APP_ROLE)
         events = synthetic_events(args.events, "bench")
-        adapter = await adapter_rate(
-            with_user(owner_url, APP_ROLE), events, args.batch, args.concurrency
+        adapter = await adapter_rate(app_url, events, args.batch, args.concurrency)
+        # The same events under another tenant: new ids, the same rollup cardinality.
+        alone = await adapter_rate(
+            app_url,
+            synthetic_events(args.events, "bench-one"),
+            args.batch,
+            args.concurrency,
+            one_statement=True,
         )
         ceiling = await copy_rate(
             owner_url.replace("postgresql+asyncpg://", "postgresql://", 1), events, args.batch
@@ -154,8 +173,12 @@ async def main() -> None:
             f"  SQL adapter ({args.concurrency} concurrent units of work, add_new + hourly and model rollups):  "
             f"{adapter:10,.0f} events/s"
         )
+        print(
+            f"  one-statement writer ({args.concurrency} concurrent batches, autocommit):"
+            f"{alone:10,.0f} events/s"
+        )
         print(f"  raw asyncpg COPY (one connection, one COPY per batch): {ceiling:10,.0f} events/s")
-        print(f"  adapter / COPY: {adapter / ceiling:.0%}")
+        print(f"  adapter / COPY: {adapter / ceiling:.0%}; writer / COPY: {alone / ceiling:.0%}")
     finally:
         await drop_database(args.database_url, name)
 
