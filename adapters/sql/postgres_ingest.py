@@ -164,17 +164,25 @@ def _ingest_sql(bind_tenant: bool = False) -> str:
 
 
 INGEST = text(_ingest_sql())
-# For a batch that is its own transaction (autocommit): one round trip, committed at its end.
-INGEST_ALONE = text(_ingest_sql(bind_tenant=True))
+# For a batch that is its own transaction, run on asyncpg's connection outside any
+# transaction block: one round trip, committed at its end. $1 the tenant, $2 the events.
+INGEST_ALONE_SQL = (
+    _ingest_sql(bind_tenant=True)
+    .replace("CAST(:tenant_id AS TEXT)", "CAST($1 AS TEXT)")
+    .replace("CAST(:events AS JSON)", "CAST($2 AS JSON)")
+)
 
 
 _encoder = msgspec.json.Encoder()
 
 
-def ingest_parameters(tenant_id: str, events: Sequence[SpendEvent]) -> dict[str, Any]:
+def ingest_document(events: Sequence[SpendEvent]) -> str:
     # Datetimes encode as RFC 3339 with their offset, which TIMESTAMPTZ reads exactly.
-    document = _encoder.encode([event_row(event) for event in events])
-    return {"tenant_id": tenant_id, "events": document.decode()}
+    return _encoder.encode([event_row(event) for event in events]).decode()
+
+
+def ingest_parameters(tenant_id: str, events: Sequence[SpendEvent]) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "events": ingest_document(events)}
 
 
 async def insert_new_events(
