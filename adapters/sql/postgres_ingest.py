@@ -62,7 +62,7 @@ _NAMES = [name for name, _ in _COLUMNS]
 # row: every row it reads or writes comes after the gate, and the policies read the
 # setting on first use (0008).
 _BIND_TENANT = (
-    ", set_config('app.current_tenant', CAST(:tenant_id AS TEXT), true),"
+    ", set_config('app.current_tenant', {tenant}, true),"
     " set_config('app.system_access', 'off', true)"
 )
 
@@ -75,7 +75,7 @@ _MEASURE_SQL = {
 
 
 def _rollup_sql(
-    table: str, time_column: str, dimensions: tuple[str, ...], source: str = "fresh"
+    table: str, tenant: str, time_column: str, dimensions: tuple[str, ...], source: str
 ) -> str:
     # date_trunc in UTC: 'hour', 'day', 'week' (from Monday, as ISO weeks) and 'month'.
     measures = ", ".join(_MEASURE_SQL.get(m, f"sum({m})") for m in MEASURE_COLUMNS)
@@ -95,7 +95,7 @@ def _rollup_sql(
     return f"""
     INSERT INTO {table} AS r
         ({keys}, {", ".join(MEASURE_COLUMNS)})
-    SELECT CAST(:tenant_id AS TEXT), date_trunc('{time_column}', occurred_at, 'UTC'), {selected},
+    SELECT {tenant}, date_trunc('{time_column}', occurred_at, 'UTC'), {selected},
            {measures}
     FROM {source}
     GROUP BY {groups}
@@ -104,7 +104,9 @@ def _rollup_sql(
     DO UPDATE SET {updates}"""  # noqa: S608
 
 
-def _ingest_sql(bind_tenant: bool = False) -> str:
+def _ingest_sql(tenant_id: str, events: str, bind_tenant: bool = False) -> str:
+    """The statement, with `tenant_id` and `events` as its two placeholders."""
+    tenant = f"CAST({tenant_id} AS TEXT)"
     typed = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
     event_columns = ", ".join(_NAMES)
     # (table, its time column, its dimensions, which events it sums)
@@ -120,24 +122,24 @@ def _ingest_sql(bind_tenant: bool = False) -> str:
         (table, time_column, MODEL_DIMENSIONS, "fresh") for table, time_column in MODEL_ROLLUPS
     ]
     rollups = ",".join(
-        f"\n    {table.name} AS ({_rollup_sql(table.name, time_column, dimensions, source)}\n    )"
+        f"\n    {table.name} AS ({_rollup_sql(table.name, tenant, time_column, dimensions, source)}\n    )"
         for table, time_column, dimensions, source in levels
     )
     late = f"date_trunc('hour', now(), 'UTC') - interval '{int(LATE_AFTER.total_seconds())} s'"
     return f"""
     WITH gate AS MATERIALIZED (
         -- Held to COMMIT: the fold waits for this batch before it takes any hour.
-        SELECT pg_advisory_xact_lock_shared({FOLD_GATE}){_BIND_TENANT if bind_tenant else ""}
+        SELECT pg_advisory_xact_lock_shared({FOLD_GATE}){_BIND_TENANT.format(tenant=tenant) if bind_tenant else ""}
     ),
     batch AS (
         SELECT DISTINCT ON (event_id) b.*
-        FROM gate, ROWS FROM (json_to_recordset(CAST(:events AS JSON)) AS ({typed}))
+        FROM gate, ROWS FROM (json_to_recordset(CAST({events} AS JSON)) AS ({typed}))
             WITH ORDINALITY AS b({event_columns}, ord)
         ORDER BY event_id, ord
     ),
     new_ids AS (
         INSERT INTO spend_event_ids (tenant_id, event_id)
-        SELECT CAST(:tenant_id AS TEXT), event_id FROM batch ORDER BY event_id
+        SELECT {tenant}, event_id FROM batch ORDER BY event_id
         ON CONFLICT DO NOTHING
         RETURNING event_id
     ),
@@ -146,12 +148,12 @@ def _ingest_sql(bind_tenant: bool = False) -> str:
     ),
     stored AS (
         INSERT INTO spend_events (tenant_id, {event_columns})
-        SELECT CAST(:tenant_id AS TEXT), {event_columns} FROM fresh
+        SELECT {tenant}, {event_columns} FROM fresh
     ),
     mark AS (
         -- Late events only: lock the tenant's watermark, as the fold does, and read it.
         INSERT INTO rollup_folds AS f (tenant_id)
-        SELECT CAST(:tenant_id AS TEXT)
+        SELECT {tenant}
         WHERE EXISTS (SELECT 1 FROM fresh WHERE occurred_at < {late})
         ON CONFLICT (tenant_id) DO UPDATE SET folded_until = f.folded_until
         RETURNING folded_until
@@ -163,14 +165,10 @@ def _ingest_sql(bind_tenant: bool = False) -> str:
     SELECT event_id FROM new_ids"""  # noqa: S608
 
 
-INGEST = text(_ingest_sql())
+INGEST = text(_ingest_sql(":tenant_id", ":events"))
 # For a batch that is its own transaction, run on asyncpg's connection outside any
-# transaction block: one round trip, committed at its end. $1 the tenant, $2 the events.
-INGEST_ALONE_SQL = (
-    _ingest_sql(bind_tenant=True)
-    .replace("CAST(:tenant_id AS TEXT)", "CAST($1 AS TEXT)")
-    .replace("CAST(:events AS JSON)", "CAST($2 AS JSON)")
-)
+# transaction block: one round trip, committed at its end.
+INGEST_ALONE_SQL = _ingest_sql("$1", "$2", bind_tenant=True)
 
 
 _encoder = msgspec.json.Encoder()
