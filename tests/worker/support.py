@@ -16,6 +16,7 @@ from domain.periods import Period
 from domain.usage import Usage
 from entrypoints.container import Application, build_container
 from entrypoints.settings import Settings
+from tests.support.clock import MutableClock
 from tests.support.harness import RecordingMailer
 
 OWNER = Principal.for_member("default", "owner", Role.OWNER)
@@ -27,8 +28,15 @@ class Collector:
     mailer: RecordingMailer
 
 
-def memory_collector() -> Collector:
+# Late in a month: $0.15 of a $0.20 monthly cap then crosses the 50 % threshold and
+# nothing else. On the real clock a forecast alert would join it from about the 4th to
+# the 23rd (a tenth of the month gone, and at that rate the limit reached before its end).
+LATE_IN_A_MONTH = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+def memory_collector(now: datetime = LATE_IN_A_MONTH) -> Collector:
     container = build_container(Settings(database_url="memory://"))
+    container.infra.clock.override(providers.Object(MutableClock(now)))
     mailer = RecordingMailer()
     container.infra.mailer.override(providers.Object(mailer))
     return Collector(container, mailer)
@@ -49,7 +57,7 @@ async def events_behind_the_ingest_path(collector: Collector, count: int) -> Non
     """Priced events stored without moving counters or raising alerts (as after a crash
     between the commit and the counters): only reconcile and the monitor catch up."""
     container = collector.container
-    now = datetime.now(UTC)
+    now = container.infra.clock().now()
     price = container.catalog().resolve("openai", "gpt-4o-mini", now.date())
     events = [
         SpendEvent(
