@@ -4,7 +4,7 @@ The batch travels as one JSON document (msgspec encodes it in microseconds, wher
 an array per column costs milliseconds) and is expanded server-side; in the same
 statement the event ids are claimed (ON CONFLICT DO NOTHING), only the events whose id
 was new are inserted, and the hourly rollups and the hourly and daily model rollups are
-upserted. The daily, weekly and monthly rollups are folded from the hours later
+upserted. The block, daily, weekly and monthly rollups are folded from the hours later
 (rollup_folds.py); only a late event of an hour already folded is added to them here.
 One round trip, one prepared statement reused for every batch, and rows locked in key
 order so that concurrent batches cannot deadlock.
@@ -28,6 +28,7 @@ from adapters.sql.tables import (
     MODEL_ROLLUP_SLOTS,
     MODEL_ROLLUPS,
     ROLLUPS,
+    unit_start_sql,
 )
 from domain.events import SpendEvent
 
@@ -77,7 +78,6 @@ _MEASURE_SQL = {
 def _rollup_sql(
     table: str, tenant: str, time_column: str, dimensions: tuple[str, ...], source: str
 ) -> str:
-    # date_trunc in UTC: 'hour', 'day', 'week' (from Monday, as ISO weeks) and 'month'.
     measures = ", ".join(_MEASURE_SQL.get(m, f"sum({m})") for m in MEASURE_COLUMNS)
     updates = ", ".join(f"{m} = r.{m} + EXCLUDED.{m}" for m in MEASURE_COLUMNS)
     # Rollups hold '' for no agent or customer.
@@ -95,7 +95,7 @@ def _rollup_sql(
     return f"""
     INSERT INTO {table} AS r
         ({keys}, {", ".join(MEASURE_COLUMNS)})
-    SELECT {tenant}, date_trunc('{time_column}', occurred_at, 'UTC'), {selected},
+    SELECT {tenant}, {unit_start_sql(time_column, "occurred_at")}, {selected},
            {measures}
     FROM {source}
     GROUP BY {groups}

@@ -1,4 +1,4 @@
-"""The daily, weekly and monthly rollups on PostgreSQL: folded from the hourly ones.
+"""The block, daily, weekly and monthly rollups on PostgreSQL: folded from the hourly ones.
 
 Each ingest batch upserts its hourly rollups (and the model rollups) in its own
 transaction; the coarser levels cost as much again per batch, so they are filled from
@@ -38,6 +38,7 @@ from adapters.sql.tables import (
     ROLLUPS,
     rollup_folds,
     tenants,
+    unit_start_sql,
 )
 
 # Advisory lock key (any bigint; spells "llmofold") taken shared by every ingest
@@ -85,7 +86,7 @@ def _fold_sql(table_name: str, time_column: str) -> str:
     # Built from this module's constants only, never from input.
     return f"""
     INSERT INTO {table_name} AS r ({keys}, {", ".join(MEASURE_COLUMNS)})
-    SELECT tenant_id, date_trunc('{time_column}', hour, 'UTC'), {", ".join(DIMENSION_COLUMNS)},
+    SELECT tenant_id, {unit_start_sql(time_column, "hour")}, {", ".join(DIMENSION_COLUMNS)},
            {sums}
     FROM spend_rollups_hourly
     WHERE tenant_id = :tenant_id AND hour >= :start AND hour < :end

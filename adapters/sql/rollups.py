@@ -1,5 +1,5 @@
-"""Hourly, daily, weekly and monthly rollups of new events, and the hourly and daily model
-rollups, upserted in the transaction that stores them.
+"""Hourly, four-hour block, daily, weekly and monthly rollups of new events, and the
+hourly and daily model rollups, upserted in the transaction that stores them.
 
 PostgreSQL computes them inside its ingest statement (`postgres_ingest`); this module is
 the same arithmetic for SQLite.

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from adapters.sql.time_plan import BLOCK_HOURS
 from adapters.sql.types import KeyText, UtcDateTime, json_document
 
 metadata = MetaData()
@@ -220,9 +221,11 @@ def _model_rollup_table(name: str, time_column: str) -> Table:
     )
 
 
-# UTC hours, days, weeks (from Monday) and months; reports read the coarsest that fit,
-# and raw events only for the partial hours at a range's ends (adapters/sql/time_plan.py).
+# UTC hours, blocks of four hours, days, weeks (from Monday) and months; reports read
+# the coarsest that fit, and raw events only for the partial hours at a range's ends
+# (adapters/sql/time_plan.py).
 spend_rollups_hourly = _rollup_table("spend_rollups_hourly", "hour")
+spend_rollups_blocks = _rollup_table("spend_rollups_blocks", "block")
 spend_rollups_daily = _rollup_table("spend_rollups_daily", "day")
 spend_rollups_weekly = _rollup_table("spend_rollups_weekly", "week")
 spend_rollups_monthly = _rollup_table("spend_rollups_monthly", "month")
@@ -235,6 +238,12 @@ Index(
     spend_rollups_hourly.c.hour,
 )
 Index(
+    "ix_spend_rollups_blocks_customer",
+    spend_rollups_blocks.c.tenant_id,
+    spend_rollups_blocks.c.customer_id,
+    spend_rollups_blocks.c.block,
+)
+Index(
     "ix_spend_rollups_daily_customer",
     spend_rollups_daily.c.tenant_id,
     spend_rollups_daily.c.customer_id,
@@ -244,10 +253,21 @@ Index(
 # Each rollup table with its time column, which holds the start of the unit.
 ROLLUPS = (
     (spend_rollups_hourly, "hour"),
+    (spend_rollups_blocks, "block"),
     (spend_rollups_daily, "day"),
     (spend_rollups_weekly, "week"),
     (spend_rollups_monthly, "month"),
 )
+
+
+def unit_start_sql(time_column: str, instant: str) -> str:
+    """PostgreSQL for the start of the UTC unit `time_column` names that holds `instant`
+    (an SQL expression): date_trunc's hour, day, week (from Monday) and month, and
+    four-hour blocks binned from a midnight."""
+    if time_column == "block":
+        return f"date_bin('{BLOCK_HOURS} hours', {instant}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    return f"date_trunc('{time_column}', {instant}, 'UTC')"
+
 
 # The same sums per provider and model only, hourly and daily: a few rows an hour where
 # the full rollups hold one per agent and customer too. They answer every view that
@@ -262,7 +282,7 @@ MODEL_ROLLUPS = (
     (spend_model_rollups_daily, "day"),
 )
 
-# PostgreSQL fills the daily, weekly and monthly rollups from the hourly ones behind a
+# PostgreSQL fills the block, daily, weekly and monthly rollups from the hourly ones behind a
 # watermark per tenant: they hold the hours before `folded_until` (rollup_folds.py).
 # NULL (or no row): nothing folded yet. SQLite keeps every level at ingest; no rows.
 rollup_folds = Table(
@@ -282,6 +302,7 @@ TENANT_TABLES = (
     spend_events,
     spend_event_ids,
     spend_rollups_hourly,
+    spend_rollups_blocks,
     spend_rollups_daily,
     spend_rollups_weekly,
     spend_rollups_monthly,

@@ -221,6 +221,78 @@ def test_the_model_rollups_are_filled_from_the_rollups_on_upgrade(
     assert daily == [("gpt-4o", 120, 2)]
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_the_block_rollups_are_filled_from_the_folded_hours_on_upgrade(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL: a tenant's hours before its watermark, as its days hold (the fold adds
+    the rest later); a tenant never folded gets none. SQLite keeps every level whole."""
+    postgres = backend == "postgres"
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}"
+        if not postgres
+        else request.getfixturevalue("fresh_postgres")
+    )
+    _alembic(url, command.upgrade, "0008_rls_once_per_statement")
+
+    def hour(tenant: str, at: str, customer: str, cost: int) -> str:
+        instant = f"2026-11-20 {at}:00" + ("+00" if postgres else ".000000")
+        return (
+            f"INSERT INTO spend_rollups_hourly (tenant_id, hour, provider, model, agent,"
+            f" customer_id, {_MEASURES}) VALUES ('{tenant}', '{instant}', 'openai', 'gpt-4o',"
+            f" 'a', '{customer}', {cost}, 0, 1, 0, 10, 5, 0, 0, 0)"
+        )
+
+    rows = [
+        hour("t1", "10:00", "c1", 100),
+        hour("t1", "11:00", "c1", 20),
+        hour("t1", "13:00", "c1", 3),
+        hour("t1", "21:00", "c2", 4),
+        hour("t2", "10:00", "c1", 50),
+    ]
+    if postgres:
+        rows.append("INSERT INTO rollup_folds VALUES ('t1', '2026-11-20 13:00:00+00')")
+    asyncio.run(_execute(url, *rows))
+
+    migrate(url)
+
+    def blocks(tenant: str) -> list[tuple[object, ...]]:
+        bind = [f"SELECT set_config('app.current_tenant', '{tenant}', true)"] if postgres else []
+        found = asyncio.run(
+            _execute(
+                url,
+                *bind,
+                "SELECT block, customer_id, cost_nanos, calls, input_tokens"
+                f" FROM spend_rollups_blocks WHERE tenant_id = '{tenant}' ORDER BY 1, 2",
+            )
+        )
+        return [(_instant(row[0]), *row[1:]) for row in found]
+
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(f"2026-11-20 {text}").replace(tzinfo=UTC)
+
+    if postgres:
+        assert blocks("t1") == [(at("08:00"), "c1", 120, 2, 20)]
+        assert blocks("t2") == []
+    else:
+        assert blocks("t1") == [
+            (at("08:00"), "c1", 120, 2, 20),
+            (at("12:00"), "c1", 3, 1, 10),
+            (at("20:00"), "c2", 4, 1, 10),
+        ]
+        assert blocks("t2") == [(at("08:00"), "c1", 50, 1, 10)]
+
+
+def _instant(stored: object) -> datetime:
+    """A timestamp as read back raw: TIMESTAMPTZ from PostgreSQL, UTC text from SQLite."""
+    if isinstance(stored, str):
+        return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    assert isinstance(stored, datetime)
+    return stored.astimezone(UTC)
+
+
 # The text key columns of the spend tables compare bytewise on PostgreSQL (0005).
 _C_KEYS = {
     "spend_events": ("tenant_id", "event_id", "provider", "model", "agent", "customer_id"),
@@ -321,7 +393,11 @@ def test_postgres_spend_keys_get_the_c_collation_and_it_migrates_down_and_up(
     assert ("spend_rollups_hourly", "customer_id") in collated
     # Exactly what the tables declare: no other text column (caps, keys, auth) changed.
     partitions = {table for table, _ in collated if table.startswith("spend_events_")}
-    assert collated == _declared_c_collated(partitions)
+    assert collated == {
+        (table, column)
+        for table, column in _declared_c_collated(partitions)
+        if table not in _MADE_AFTER_0007
+    }
     # PostgreSQL refuses to alter a column a policy reads: the policies were made again,
     # the same; the indexes were rebuilt under their own names.
     assert asyncio.run(_execute(url, _POLICIES)) == policies
@@ -350,7 +426,12 @@ def test_postgres_spend_keys_get_the_c_collation_and_it_migrates_down_and_up(
     assert asyncio.run(_execute(url, _POLICIES)) == policies
     migrate(url)
     assert asyncio.run(schema_report(url))[:2] == (HEAD, [])
+    # Tables made later have the "C" keys from the start.
+    assert _c_collated(url) == _declared_c_collated(partitions)
 
+
+# Tables made by later migrations, with "C" keys of their own.
+_MADE_AFTER_0007 = {"spend_rollups_blocks"}
 
 _ALL_POLICIES = (
     "SELECT tablename, policyname, permissive, roles::text, cmd, qual, with_check"
@@ -372,22 +453,31 @@ def test_postgres_policies_read_the_bound_tenant_once_per_statement_and_migrate_
         "system_cleanup",
     }
 
-    migrate(url)
+    _alembic(url, command.upgrade, "0008_rls_once_per_statement")
     per_statement = asyncio.run(_execute(url, _ALL_POLICIES))
     # The same policies on the same tables, for the same roles and commands...
     assert [row[:5] for row in per_statement] == [row[:5] for row in per_row]
-    for table, policy, _, _, kind, qual, with_check in per_statement:
-        # ...each reading the setting in a scalar subquery (an initplan: once per statement).
+    # ...each reading the setting in a scalar subquery (an initplan: once per statement).
+    _assert_read_once_per_statement(per_statement)
+    for row in per_row:
+        assert "SELECT" not in f"{row[5]} {row[6]}", row
+
+    _alembic(url, command.downgrade, "0007_sum_exact")
+    assert asyncio.run(_execute(url, _ALL_POLICIES)) == per_row
+    _alembic(url, command.upgrade, "0008_rls_once_per_statement")
+    assert asyncio.run(_execute(url, _ALL_POLICIES)) == per_statement
+    # The tables made later (0009's blocks) have such policies from the start.
+    migrate(url)
+    at_head = asyncio.run(_execute(url, _ALL_POLICIES))
+    assert {row[0] for row in at_head} - {row[0] for row in per_statement} == _MADE_AFTER_0007
+    _assert_read_once_per_statement(at_head)
+
+
+def _assert_read_once_per_statement(policies: list[tuple[object, ...]]) -> None:
+    for table, policy, _, _, kind, qual, with_check in policies:
         setting = "app.current_tenant" if policy == "tenant_isolation" else "app.system_access"
         for expression in (qual, with_check) if kind in ("ALL", "UPDATE") else (qual,):
             assert expression is not None, (table, policy)
             assert f"( SELECT NULLIF(current_setting('{setting}'" in str(expression) or (
                 f"( SELECT current_setting('{setting}'" in str(expression)
             ), (table, policy, expression)
-    for row in per_row:
-        assert "SELECT" not in f"{row[5]} {row[6]}", row
-
-    _alembic(url, command.downgrade, "0007_sum_exact")
-    assert asyncio.run(_execute(url, _ALL_POLICIES)) == per_row
-    migrate(url)
-    assert asyncio.run(_execute(url, _ALL_POLICIES)) == per_statement

@@ -1,4 +1,4 @@
-"""PostgreSQL folds the hourly rollups into the daily, weekly and monthly ones behind a
+"""PostgreSQL folds the hourly rollups into the block, daily, weekly and monthly ones behind a
 watermark: the coarse rollups always hold exactly the hours before it, whatever arrives
 late and whatever runs at the same time, and reports stay exact throughout."""
 
@@ -19,8 +19,19 @@ from tests.contract.builders import event, new_tenant
 from tests.contract.conftest import Backend, PostgresDatabase
 
 BACKENDS = [pytest.param("postgres", marks=pytest.mark.postgres)]
-COARSE = (("spend_rollups_daily", "day"), ("spend_rollups_weekly", "week"))
-COARSE += (("spend_rollups_monthly", "month"),)
+# Each coarse rollup with the start of its unit holding an hour.
+COARSE = {
+    "spend_rollups_blocks": "date_bin('4 hours', hour, '2000-01-01 00:00:00+00')",
+    "spend_rollups_daily": "date_trunc('day', hour, 'UTC')",
+    "spend_rollups_weekly": "date_trunc('week', hour, 'UTC')",
+    "spend_rollups_monthly": "date_trunc('month', hour, 'UTC')",
+}
+COLUMN = {
+    "spend_rollups_blocks": "block",
+    "spend_rollups_daily": "day",
+    "spend_rollups_weekly": "week",
+    "spend_rollups_monthly": "month",
+}
 SUMS = "sum(cost_nanos), sum(calls), sum(input_tokens), sum(unpriced_calls)"
 
 
@@ -49,9 +60,10 @@ async def assert_coarse_hold_the_hours_before_the_mark(
             "SELECT coalesce(folded_until, '-infinity') FROM rollup_folds WHERE tenant_id = $1",
             tenant,
         )
-        for table, column in COARSE:
+        for table, unit in COARSE.items():
+            column = COLUMN[table]
             expected = await connection.fetch(
-                f"SELECT date_trunc('{column}', hour, 'UTC') AS unit, provider, model, agent,"
+                f"SELECT {unit} AS unit, provider, model, agent,"
                 f" customer_id, {SUMS} FROM spend_rollups_hourly"
                 " WHERE tenant_id = $1 AND hour < $2 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
                 tenant,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from adapters.sql.database import (
     normalise_url,
     row_level_security_enforced,
 )
-from adapters.sql.time_plan import Grain, bucket_grain, floor_to, plan
+from adapters.sql.time_plan import Grain, bucket_grain, ceil_to, floor_to, plan
 from adapters.sql.urls import UnsupportedDatabaseUrl, with_user
 from domain.reports import Bucket, SpendFilter
 from tests.contract.builders import T0, event, new_tenant
@@ -57,7 +57,7 @@ def test_with_user_swaps_the_role() -> None:
 instants = st.datetimes(
     min_value=datetime(2025, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)
 )
-ORDER = [Grain.MONTH, Grain.WEEK, Grain.DAY, Grain.HOUR, Grain.RAW]
+ORDER = [Grain.MONTH, Grain.WEEK, Grain.DAY, Grain.BLOCK, Grain.HOUR, Grain.RAW]
 
 
 @given(
@@ -153,10 +153,12 @@ def test_a_kolkata_month_is_a_utc_month_shifted_by_five_and_a_half_hours() -> No
     end = datetime(2026, 3, 31, 18, 30, tzinfo=UTC)
     assert shape(plan(start, end)) == [
         (1, "raw", "02-28 18:30", "02-28 19:00"),
-        (1, "hour", "02-28 19:00", "03-01 00:00"),
+        (1, "hour", "02-28 19:00", "02-28 20:00"),
+        (1, "block", "02-28 20:00", "03-01 00:00"),
         (1, "month", "03-01 00:00", "04-01 00:00"),
         (-1, "raw", "03-31 18:30", "03-31 19:00"),
-        (-1, "hour", "03-31 19:00", "04-01 00:00"),
+        (-1, "hour", "03-31 19:00", "03-31 20:00"),
+        (-1, "block", "03-31 20:00", "04-01 00:00"),
     ]
 
 
@@ -164,20 +166,44 @@ def test_the_last_30_days_end_with_this_weeks_rollup_minus_what_is_to_come() -> 
     now = datetime(2026, 11, 20, 14, 37, 12, tzinfo=UTC)  # a Friday afternoon
     assert shape(plan(now - timedelta(days=30), now)) == [
         (1, "raw", "10-21 14:37", "10-21 15:00"),
-        (1, "hour", "10-21 15:00", "10-22 00:00"),
+        (1, "hour", "10-21 15:00", "10-21 16:00"),
+        (1, "block", "10-21 16:00", "10-22 00:00"),
         (1, "day", "10-22 00:00", "10-26 00:00"),
         (1, "week", "10-26 00:00", "11-16 00:00"),
         (1, "week", "11-16 00:00", "11-23 00:00"),
         (-1, "raw", "11-20 14:37", "11-20 15:00"),
-        (-1, "hour", "11-20 15:00", "11-21 00:00"),
+        (-1, "hour", "11-20 15:00", "11-20 16:00"),
+        (-1, "block", "11-20 16:00", "11-21 00:00"),
         (-1, "day", "11-21 00:00", "11-23 00:00"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("instant", "floor", "ceiling"),
+    [
+        ("2026-11-20 00:00:00", "2026-11-20 00:00:00", "2026-11-20 00:00:00"),
+        ("2026-11-20 03:59:59.999999", "2026-11-20 00:00:00", "2026-11-20 04:00:00"),
+        ("2026-11-20 04:00:00", "2026-11-20 04:00:00", "2026-11-20 04:00:00"),
+        ("2026-11-20 14:37:12", "2026-11-20 12:00:00", "2026-11-20 16:00:00"),
+        ("2026-11-20 23:00:01", "2026-11-20 20:00:00", "2026-11-21 00:00:00"),
+        ("2026-12-31 21:00:00", "2026-12-31 20:00:00", "2027-01-01 00:00:00"),
+    ],
+)
+def test_blocks_are_four_utc_hours_from_midnight(instant: str, floor: str, ceiling: str) -> None:
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    assert floor_to(at(instant), Grain.BLOCK) == at(floor)
+    assert ceil_to(at(instant), Grain.BLOCK) == at(ceiling)
+    # In another zone, the same instant floors to the same UTC block.
+    kolkata = at(instant).astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert floor_to(kolkata, Grain.BLOCK) == at(floor)
 
 
 def test_a_daily_series_never_reads_coarser_than_days() -> None:
     start = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
     spans = plan(start, start + timedelta(days=20), Bucket.DAY)
-    assert {s.grain for s in spans} <= {Grain.DAY, Grain.HOUR, Grain.RAW}
+    assert {s.grain for s in spans} <= {Grain.DAY, Grain.BLOCK, Grain.HOUR, Grain.RAW}
 
 
 async def test_two_sqlite_engines_on_one_file_write_concurrently(
