@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import time
@@ -112,6 +113,8 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="a database kept by report_rollups")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    # The test client logs each request at INFO: 135 lines would bury the figures.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     owner_url = with_database(test_database_url(), args.database)
     session = asyncio.run(sign_in(owner_url))
     asyncio.run(measure(owner_url, session, args.runs))
