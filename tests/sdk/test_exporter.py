@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import httpx2
 import llmobserve
 import openai
 import pytest
@@ -234,3 +235,42 @@ def test_partially_rejected_batch_is_counted_and_warned_once(
     assert (exporter.sent, exporter.rejected) == (1, 1)
     assert len(collector.attempts) == 1  # a 207 is an answer, not a failure to retry
     assert len([r for r in caplog.records if "rejected 1 event" in r.getMessage()]) == 1
+
+
+_CHAT = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1_764_000_000,
+    "model": "gpt-4o-2024-08-06",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hello"},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+}
+
+
+def test_a_caller_that_never_waits_does_not_starve_the_worker(
+    observe: Observe, collector: FakeCollector
+) -> None:
+    """Answers served from memory leave the calling thread busy every moment, and a
+    worker waiting to take the GIL back after each socket call could lose every race to
+    it: the queue filled and dropped while the collector was up."""
+    observe(max_queue_size=1_000)
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url="https://api.openai.com/v1",
+        max_retries=0,
+        http_client=httpx2.Client(
+            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=_CHAT))
+        ),
+    )
+    calls = 3_000
+    for _ in range(calls):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert llmobserve.stats()["dropped"] == 0
+    assert llmobserve.flush(10)
+    assert len(collector.events) == calls

@@ -14,6 +14,7 @@ import collections
 import json
 import os
 import threading
+import time
 import weakref
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -81,6 +82,13 @@ class Exporter:
             self._start()
         if backlog >= self._batch_size:
             self._wake.set()
+            if backlog >= 2 * self._batch_size:
+                # The worker is a whole batch behind. A caller that never waits on I/O
+                # (answers from memory, a CPU-bound loop) can keep the GIL from it for
+                # seconds: after each socket call the worker must take the GIL back and
+                # may lose every race to this thread, while the queue fills and drops.
+                # Giving the GIL up here lets it run; it costs nothing while it keeps up.
+                time.sleep(0)
 
     def release_later(self, reservation_id: str) -> None:
         """Ask the collector, from the worker, to drop a reservation whose call failed."""
