@@ -26,6 +26,7 @@ from llmobserve._usage import Usage
 from ._server import Reply
 from .conftest import API_KEY, Observe
 from .fake_collector import FakeCollector
+from .fake_provider import FakeProvider
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -237,35 +238,20 @@ def test_partially_rejected_batch_is_counted_and_warned_once(
     assert len([r for r in caplog.records if "rejected 1 event" in r.getMessage()]) == 1
 
 
-_CHAT = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 1_764_000_000,
-    "model": "gpt-4o-2024-08-06",
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "Hello"},
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
-}
-
-
 def test_a_caller_that_never_waits_does_not_starve_the_worker(
-    observe: Observe, collector: FakeCollector
+    observe: Observe, collector: FakeCollector, provider: FakeProvider
 ) -> None:
     """Answers served from memory leave the calling thread busy every moment, and a
     worker waiting to take the GIL back after each socket call could lose every race to
     it: the queue filled and dropped while the collector was up."""
     observe(max_queue_size=1_000)
+    answer = provider.chat({"model": "gpt-4o"}).body
     client = openai.OpenAI(
         api_key="sk-test",
         base_url="https://api.openai.com/v1",
         max_retries=0,
         http_client=httpx2.Client(
-            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=_CHAT))
+            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=answer))
         ),
     )
     calls = 3_000
