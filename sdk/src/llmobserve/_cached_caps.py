@@ -23,6 +23,8 @@ from ._log import logger, warn_once
 
 MIN_REFRESH_SECONDS = 1.0
 MAX_REFRESH_SECONDS = 60.0
+# How late a refresh may be before callers start giving the GIL up for it.
+OVERDUE_GRACE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,13 @@ class CachedEnforcer(Enforcer):
         self._stop = threading.Event()
         self._pid = -1
         self._thread: threading.Thread | None = None
+        # When the refresh thread should have fetched again (monotonic seconds).
+        self._due_at = float("inf")
 
     def start(self) -> None:
         """Start (or, in a forked child, restart) the refresh thread."""
         self._pid = os.getpid()
+        self._due_at = time.monotonic() + self._first_fetch_wait
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="llmobserve-caps-refresh", daemon=True
@@ -126,11 +131,17 @@ class CachedEnforcer(Enforcer):
             except Exception:  # keep refreshing whatever one answer looked like
                 logger.exception("llmobserve: blocked caps refresh failed")
                 wait = self._default_refresh
+            self._due_at = time.monotonic() + wait + OVERDUE_GRACE_SECONDS
             self._stop.wait(wait)
 
     def before_call(self, target: CallTarget, estimate: Mapping[str, int] | None) -> str | None:
         if self._pid != os.getpid():
             self.start()
+        if time.monotonic() > self._due_at:
+            # The refresh is overdue: a caller that never waits on I/O can keep the GIL
+            # from the refresh thread for as long as it runs (it must take the GIL back
+            # after each socket call and may lose every race). Giving it up lets it run.
+            time.sleep(0)
         if not self._fail_open:
             self._require_fresh_view()
         now = time.time()
