@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
 from litestar import Response, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import RawBody
 
 from application.errors import NotFound
-from application.record_spend import RecordSpend
-from application.tenants import ReportOnBehalf
 from domain.access import Principal
 from domain.events import SpendEvent
+from entrypoints.http.deps import container_of
 from entrypoints.http.errors import ApiError, ErrorBody, FieldError
 from entrypoints.http.events_in import EnvelopeError, Rejection, parse_batch, requested_tenants
 from entrypoints.http.openapi import JsonBodyOperation
@@ -43,12 +41,11 @@ class EventsResult(msgspec.Struct):
     },
 )
 async def record_events(
-    body: RawBody,
-    principal: NamedDependency[Principal],
-    record_spend: NamedDependency[RecordSpend],
-    report_on_behalf: NamedDependency[ReportOnBehalf],
-    now: NamedDependency[datetime],
+    body: RawBody, principal: NamedDependency[Principal], state: State
 ) -> Response[EventsResult]:
+    container = container_of(state)
+    record_spend, report_on_behalf = container.record_spend(), container.report_on_behalf()
+    now = container.clock().now()
     # Events naming another tenant: a platform key reporting for its child tenants.
     on_behalf: dict[str, Principal] = {}
     for tenant_id in sorted(requested_tenants(body) - {principal.tenant_id}):

@@ -7,18 +7,16 @@ from datetime import datetime
 
 import msgspec
 from litestar import get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from application.blocked_alerts import BlockedCallAlerts
 from application.blocked_caps import BlockedCaps
 from application.errors import Invalid
 from application.reservations import (
     DEFAULT_TTL_SECONDS,
-    CheckAndReserve,
     CheckRequest,
     CheckResult,
-    FinishReservation,
 )
 from domain.access import Principal
 from domain.attribution import Attribution
@@ -27,6 +25,7 @@ from domain.events import MAX_TEXT
 from domain.money import Money
 from domain.periods import Period
 from domain.usage import InvalidUsage, Usage
+from entrypoints.http.deps import container_of
 from entrypoints.http.events_in import UsageIn
 from entrypoints.http.wire import money_in, money_out
 
@@ -150,15 +149,15 @@ def check_out(result: CheckResult) -> CheckOut:
     status_code=200,
 )
 async def check_caps(
-    data: JSONBody[CheckIn],
-    principal: NamedDependency[Principal],
-    check_and_reserve: NamedDependency[CheckAndReserve],
-    blocked_call_alerts: NamedDependency[BlockedCallAlerts],
+    data: JSONBody[CheckIn], principal: NamedDependency[Principal], state: State
 ) -> CheckOut:
-    result = await check_and_reserve(principal, check_request(data))
+    container = container_of(state)
+    result = await container.check_and_reserve()(principal, check_request(data))
     if not result.allowed and result.blocking_cap and result.blocking_status:
         try:
-            await blocked_call_alerts.record_refusal(result.blocking_cap, result.blocking_status)
+            await container.blocked_call_alerts().record_refusal(
+                result.blocking_cap, result.blocking_status
+            )
         except Exception:  # counting a refusal must never turn the refusal itself into a 500
             log.exception("could not record a refused call for cap %s", result.blocking_cap.id)
     return check_out(result)
@@ -174,10 +173,10 @@ async def settle_reservation(
     reservation_id: FromPath[str],
     data: JSONBody[SettleIn],
     principal: NamedDependency[Principal],
-    finish_reservation: NamedDependency[FinishReservation],
+    state: State,
 ) -> ReservationOut:
     actual = money_in("actual_cost", data.actual_cost)
-    held = await finish_reservation.settle(principal, reservation_id, actual)
+    held = await container_of(state).finish_reservation().settle(principal, reservation_id, actual)
     return ReservationOut(held.id, "settled", money_out(held.amount), money_out(actual))
 
 
@@ -188,11 +187,9 @@ async def settle_reservation(
     summary="Drop a reservation (the call failed)",
 )
 async def release_reservation(
-    reservation_id: FromPath[str],
-    principal: NamedDependency[Principal],
-    finish_reservation: NamedDependency[FinishReservation],
+    reservation_id: FromPath[str], principal: NamedDependency[Principal], state: State
 ) -> ReservationOut:
-    held = await finish_reservation.release(principal, reservation_id)
+    held = await container_of(state).finish_reservation().release(principal, reservation_id)
     return ReservationOut(held.id, "released", money_out(held.amount))
 
 
