@@ -15,17 +15,13 @@ from litestar.di import Provide
 from entrypoints.container import Application
 from entrypoints.http.auth import provide_principal
 
+# The hot paths (events, cap check, settle, release) take theirs through `container_of`.
 USE_CASES = (
-    "record_spend",
-    "check_and_reserve",
-    "blocked_call_alerts",
-    "finish_reservation",
     "manage_caps",
     "blocked_caps",
     "spend_reports",
     "alert_history",
     "api_keys",
-    "report_on_behalf",
 )
 
 
