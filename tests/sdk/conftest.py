@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import anthropic
+import httpx2
 import llmobserve
 import openai
 import pytest
@@ -59,6 +60,21 @@ def observe(collector: FakeCollector) -> Iterator[Observe]:
 @pytest.fixture
 def openai_client(provider: FakeProvider) -> openai.OpenAI:
     return openai.OpenAI(api_key="sk-test", base_url=f"{provider.url}/v1", max_retries=0)
+
+
+@pytest.fixture
+def in_memory_openai_client(provider: FakeProvider) -> openai.OpenAI:
+    """The real client answered from memory, the fake provider's chat reply, with no
+    socket: its calling thread never waits on I/O (a CPU-bound caller)."""
+    answer = provider.chat({"model": "gpt-4o"}).body
+    return openai.OpenAI(
+        api_key="sk-test",
+        base_url="https://api.openai.com/v1",
+        max_retries=0,
+        http_client=httpx2.Client(
+            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=answer))
+        ),
+    )
 
 
 @pytest.fixture

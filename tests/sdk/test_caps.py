@@ -6,7 +6,6 @@ import socket
 import time
 
 import anthropic
-import httpx2
 import llmobserve
 import openai
 import pytest
@@ -199,22 +198,14 @@ def test_invalid_enforce_mode_is_a_setup_error() -> None:
 
 
 def test_cached_mode_keeps_refreshing_under_a_caller_that_never_waits(
-    observe: Observe, collector: FakeCollector, provider: FakeProvider
+    observe: Observe, collector: FakeCollector, in_memory_openai_client: openai.OpenAI
 ) -> None:
     """A calling thread busy every moment (answers served from memory) must not keep the
     refresh thread from running: its view would go stale and, with fail_open=False,
     every call would be refused after a minute."""
     collector.refresh_after_seconds = 1.0
     observe(enforce="cached", fail_open=False)
-    answer = provider.chat({"model": "gpt-4o"}).body
-    client = openai.OpenAI(
-        api_key="sk-test",
-        base_url="https://api.openai.com/v1",
-        max_retries=0,
-        http_client=httpx2.Client(
-            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=answer))
-        ),
-    )
+    client = in_memory_openai_client
     deadline = time.monotonic() + 3.5
     while time.monotonic() < deadline:
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Iterator
 
-import httpx2
 import llmobserve
 import openai
 import pytest
@@ -26,7 +25,6 @@ from llmobserve._usage import Usage
 from ._server import Reply
 from .conftest import API_KEY, Observe
 from .fake_collector import FakeCollector
-from .fake_provider import FakeProvider
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -239,21 +237,13 @@ def test_partially_rejected_batch_is_counted_and_warned_once(
 
 
 def test_a_caller_that_never_waits_does_not_starve_the_worker(
-    observe: Observe, collector: FakeCollector, provider: FakeProvider
+    observe: Observe, collector: FakeCollector, in_memory_openai_client: openai.OpenAI
 ) -> None:
     """Answers served from memory leave the calling thread busy every moment, and a
     worker waiting to take the GIL back after each socket call could lose every race to
     it: the queue filled and dropped while the collector was up."""
     observe(max_queue_size=1_000)
-    answer = provider.chat({"model": "gpt-4o"}).body
-    client = openai.OpenAI(
-        api_key="sk-test",
-        base_url="https://api.openai.com/v1",
-        max_retries=0,
-        http_client=httpx2.Client(
-            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json=answer))
-        ),
-    )
+    client = in_memory_openai_client
     calls = 3_000
     for _ in range(calls):
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
