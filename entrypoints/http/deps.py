@@ -41,8 +41,8 @@ def _now(state: State) -> datetime:
 def container_of(state: State) -> Application:
     """The container, for the hot paths (ingest, cap checks, settling) to take their use
     cases from directly. Litestar resolves two or more named dependencies of one handler
-    in an anyio task group, a task each: about 55 µs per request for three, a tenth of a
-    cap check's CPU. Those handlers name the principal alone."""
+    in an anyio task group, a task each: a cap check through the test client spent
+    911-971 µs of CPU naming three, 790-834 µs naming the principal alone."""
     container: Application = state.container
     return container
 
