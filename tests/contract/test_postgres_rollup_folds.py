@@ -13,24 +13,20 @@ import pytest
 
 from adapters.sql import rollup_folds
 from adapters.sql.rollup_folds import fold_rollups
+from adapters.sql.tables import ROLLUPS, unit_start_sql
+from adapters.sql.time_plan import Grain, floor_to
 from domain.events import SpendEvent
 from domain.reports import Bucket, Dimension, SpendFilter
 from tests.contract.builders import event, new_tenant
 from tests.contract.conftest import Backend, PostgresDatabase
 
 BACKENDS = [pytest.param("postgres", marks=pytest.mark.postgres)]
-# Each coarse rollup with the start of its unit holding an hour.
+# Each coarse rollup: its time column and the start of its unit holding an hour.
 COARSE = {
-    "spend_rollups_blocks": "date_bin('4 hours', hour, '2000-01-01 00:00:00+00')",
-    "spend_rollups_daily": "date_trunc('day', hour, 'UTC')",
-    "spend_rollups_weekly": "date_trunc('week', hour, 'UTC')",
-    "spend_rollups_monthly": "date_trunc('month', hour, 'UTC')",
-}
-COLUMN = {
-    "spend_rollups_blocks": "block",
-    "spend_rollups_daily": "day",
-    "spend_rollups_weekly": "week",
-    "spend_rollups_monthly": "month",
+    "spend_rollups_blocks": ("block", "date_bin('4 hours', hour, '2000-01-01 00:00:00+00')"),
+    "spend_rollups_daily": ("day", "date_trunc('day', hour, 'UTC')"),
+    "spend_rollups_weekly": ("week", "date_trunc('week', hour, 'UTC')"),
+    "spend_rollups_monthly": ("month", "date_trunc('month', hour, 'UTC')"),
 }
 SUMS = "sum(cost_nanos), sum(calls), sum(input_tokens), sum(unpriced_calls)"
 
@@ -60,8 +56,7 @@ async def assert_coarse_hold_the_hours_before_the_mark(
             "SELECT coalesce(folded_until, '-infinity') FROM rollup_folds WHERE tenant_id = $1",
             tenant,
         )
-        for table, unit in COARSE.items():
-            column = COLUMN[table]
+        for table, (column, unit) in COARSE.items():
             expected = await connection.fetch(
                 f"SELECT {unit} AS unit, provider, model, agent,"
                 f" customer_id, {SUMS} FROM spend_rollups_hourly"
@@ -97,6 +92,30 @@ async def report(backend: Backend, tenant: str, start: datetime, end: datetime) 
 
 def hours_ago(now: datetime, hours: float) -> datetime:
     return now - timedelta(hours=hours)
+
+
+@pytest.mark.postgres
+async def test_postgres_units_start_where_the_planner_floors(
+    postgres_database: PostgresDatabase,
+) -> None:
+    """The fold and the late-event path bin hours with `unit_start_sql`; the planner reads
+    whole units by `floor_to`. They must agree, or a unit would hold another's hours."""
+    instants = [
+        datetime(2026, 11, 20, 14, 37, 12, 345678, tzinfo=UTC),
+        datetime(2026, 11, 20, 3, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 11, 23, 0, 0, tzinfo=UTC),  # a Monday midnight
+        datetime(2026, 12, 31, 23, 30, tzinfo=UTC),
+        datetime(2024, 2, 29, 20, 0, tzinfo=UTC),
+    ]
+    connection = await owner(postgres_database)
+    try:
+        for _, column in ROLLUPS:
+            sql = f"SELECT {unit_start_sql(column, '$1::timestamptz')}"
+            for instant in instants:
+                started = await connection.fetchval(sql, instant)
+                assert started == floor_to(instant, Grain(column)), (column, instant)
+    finally:
+        await connection.close()
 
 
 async def test_late_events_land_once_whether_their_hour_was_folded_or_not(
