@@ -119,7 +119,12 @@ def test_queue_drops_oldest_when_the_collector_is_down(
         exporter.put(event(i))
     elapsed = time.perf_counter() - started
     assert exporter.queue_length() <= 10
-    assert exporter.dropped >= 1000 - 10 - 5
+    # Every event is queued, dropped, failed after its retries, or in the one batch in
+    # flight: none is lost uncounted. (How many the worker got to try, and so failed
+    # rather than dropped, depends on how often it ran.)
+    queued = exporter.queue_length()
+    failed = exporter.failed
+    assert exporter.dropped + failed + queued >= 1000 - 5
     assert elapsed < 1.0  # putting never waits on the network
     # The newest events survived.
     assert max(e.usage.input_tokens for e in list(exporter._queue)) == 10 + 999
